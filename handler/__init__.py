@@ -1,0 +1,1 @@
+"""obs-mpu-janitor: a FunctionGraph function that aborts abandoned OBS multipart uploads."""

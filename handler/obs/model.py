@@ -1,0 +1,144 @@
+"""GetResult and the bodies of the listing calls, field for field as the SDK names them.
+
+The names mirror the official SDK's ``model.py`` (reference §5.9) so that code written
+against ``obs.GetResult`` reads ours unchanged; everything else in the project is snake_case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+GET_RESULT_FIELDS = (
+    "status", "reason", "errorCode", "errorMessage", "requestId",
+    "indicator", "hostId", "resource", "header", "body",
+)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+class _SdkModel:
+    """Attribute access plus the dict-style reads SDK users write (``r['key']``, ``r.get``)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names():
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name) if name in self._names() else default
+
+    def keys(self) -> tuple[str, ...]:
+        return self._names()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with every field, None ones included (the SDK drops them)."""
+        return {name: _jsonable(getattr(self, name)) for name in self._names()}
+
+    @classmethod
+    def _names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class GetResult(_SdkModel):
+    """The outcome of one OBS call: exactly the SDK's ten fields (reference §5.9)."""
+
+    status: int | None = None
+    reason: str | None = None
+    errorCode: str | None = None
+    errorMessage: str | None = None
+    requestId: str | None = None
+    indicator: str | None = None
+    hostId: str | None = None
+    resource: str | None = None
+    header: list[tuple[str, str]] = field(default_factory=list)
+    body: Any = None
+
+    @classmethod
+    def _names(cls) -> tuple[str, ...]:
+        return GET_RESULT_FIELDS
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and self.status < 300
+
+
+@dataclass(frozen=True, slots=True)
+class Initiator(_SdkModel):
+    id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Owner(_SdkModel):
+    owner_id: str | None = None
+    owner_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommonPrefix(_SdkModel):
+    prefix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Upload(_SdkModel):
+    """One in-progress multipart upload; ``initiated`` is an aware UTC datetime."""
+
+    key: str
+    uploadId: str
+    initiator: Initiator = field(default_factory=Initiator)
+    owner: Owner = field(default_factory=Owner)
+    storageClass: str | None = None
+    initiated: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListMultipartUploadsResponse(_SdkModel):
+    bucket: str | None = None
+    keyMarker: str | None = None
+    uploadIdMarker: str | None = None
+    nextKeyMarker: str | None = None
+    nextUploadIdMarker: str | None = None
+    maxUploads: int | None = None
+    isTruncated: bool = False
+    prefix: str | None = None
+    delimiter: str | None = None
+    upload: list[Upload] = field(default_factory=list)
+    commonPrefixs: list[CommonPrefix] = field(default_factory=list)
+    encoding_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Part(_SdkModel):
+    partNumber: int | None = None
+    lastModified: datetime | None = None
+    etag: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListPartsResponse(_SdkModel):
+    bucketName: str | None = None
+    objectKey: str | None = None
+    uploadId: str | None = None
+    initiator: Initiator = field(default_factory=Initiator)
+    owner: Owner = field(default_factory=Owner)
+    storageClass: str | None = None
+    partNumberMarker: int | None = None
+    nextPartNumberMarker: int | None = None
+    maxParts: int | None = None
+    isTruncated: bool = False
+    parts: list[Part] = field(default_factory=list)
+    encoding_type: str | None = None

@@ -1,0 +1,119 @@
+"""Sending signed requests: one pooled Session, retries with backoff, a caller's deadline.
+
+Retry rules follow the SDK (reference §5.10: network errors and status >= 500, 4xx never)
+with two changes: the backoff is exponential with jitter, and no sleep runs past the
+caller's deadline. Redirects are never followed: a signature is bound to its host and path,
+and the endpoint must come from configuration, not from a Location header.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from handler.obs.errors import ObsTransportError
+
+if TYPE_CHECKING:
+    from requests import PreparedRequest, Response
+
+_RETRYABLE_EXCEPTIONS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+def new_session(*, pool_size: int, trust_env: bool = False) -> requests.Session:
+    """A Session whose pool holds ``pool_size`` connections per host (one per worker).
+
+    ``trust_env`` is off by default: reading proxy and netrc settings costs a lot per call
+    (reference §9) and a janitor's endpoint is configured, not discovered.
+    """
+    session = requests.Session()
+    session.trust_env = trust_env
+    adapter = HTTPAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Up to ``max_retry_count`` retries; delay n is drawn from [d/2, d], d = base * 2**n."""
+
+    max_retry_count: int = 3
+    base_delay: float = 0.1
+    max_delay: float = 5.0
+
+    def delay(self, retry_number: int, rng: random.Random) -> float:
+        ceiling = min(self.max_delay, self.base_delay * 2**retry_number)
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+class Transport:
+    """Sends a freshly prepared (and so freshly signed) request per attempt."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        *,
+        endpoint: str,
+        timeout: float,
+        retry: RetryPolicy,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.session = session
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.retry = retry
+        self.sleep = sleep
+        self.monotonic = monotonic
+        self.rng = rng or random.Random()
+
+    def send(
+        self, prepare: Callable[[], PreparedRequest], *, deadline: float | None = None
+    ) -> Response:
+        """Return the last HTTP response; raise ObsTransportError if none ever arrived.
+
+        ``deadline`` is a ``monotonic()`` instant: no attempt starts and no backoff sleeps
+        past it.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self.session.send(
+                    prepare(), timeout=self._attempt_timeout(deadline), allow_redirects=False
+                )
+                response.content  # read the body now, so a reset mid-body is retried
+            except _RETRYABLE_EXCEPTIONS as exc:
+                if not self._may_retry(attempt, deadline):
+                    raise ObsTransportError(self.endpoint, exc, attempt) from None
+                continue
+            except requests.RequestException as exc:
+                raise ObsTransportError(self.endpoint, exc, attempt) from None
+            if response.status_code < 500 or not self._may_retry(attempt, deadline):
+                return response
+            response.close()
+
+    def _attempt_timeout(self, deadline: float | None) -> float:
+        if deadline is None:
+            return self.timeout
+        # Leave an attempt at least a moment even when the budget is nearly spent.
+        return max(0.5, min(self.timeout, deadline - self.monotonic()))
+
+    def _may_retry(self, attempt: int, deadline: float | None) -> bool:
+        if attempt > self.retry.max_retry_count:
+            return False
+        delay = self.retry.delay(attempt, self.rng)
+        if deadline is not None and self.monotonic() + delay >= deadline:
+            return False
+        self.sleep(delay)
+        return True
