@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import requests
+from requests.cookies import RequestsCookieJar
 from requests.structures import CaseInsensitiveDict
 
 from handler.obs.credentials import Credentials
@@ -206,7 +208,7 @@ class ObsClient:
     # -- the machinery ---------------------------------------------------------------
 
     def url(self, bucket: str, key: str | None, query: QueryParams) -> str:
-        """The exact URL sent: virtual-host ``bucket.host/key`` or path-style ``host/bucket/key``."""
+        """The exact URL sent: virtual-host ``bucket.host/key``, path-style ``host/bucket/key``."""
         if self.path_style:
             path = f"/{bucket}/{encode_object_key(key)}" if key else f"/{bucket}"
             host = self.host
@@ -244,6 +246,7 @@ class ObsClient:
                 {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **headers}
             )
             prepared.body = None
+            prepared._cookies = RequestsCookieJar()  # type: ignore[attr-defined]  # read by requests' redirect check
             return auth(prepared)
 
         response = self.transport.send(prepare, deadline=deadline)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from handler.obs.errors import ListingFailedError, ListingStuckError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from handler.obs.client import ObsClient
     from handler.obs.model import GetResult, ListMultipartUploadsResponse, ListPartsResponse
 
@@ -37,13 +39,18 @@ def iter_upload_pages(
         page: ListMultipartUploadsResponse | None = result.body
         if not result.ok or page is None:
             raise ListingFailedError(bucket, result)
+        following = (page.nextKeyMarker, page.nextUploadIdMarker)
+        repeated = key_marker is not None and following == (key_marker, upload_id_marker)
+        if page.isTruncated and repeated:
+            # The page repeats the one before it: yielding it would hand the same uploads
+            # out twice, and asking again would loop forever (peer-tools §2.3, s3cmd #1360).
+            raise ListingStuckError(bucket, key_marker, page.nextKeyMarker)
         yield result
         if not page.isTruncated:
             return
-        advanced = (page.nextKeyMarker, page.nextUploadIdMarker) != (key_marker, upload_id_marker)
-        if not page.nextKeyMarker or not advanced:
+        if not page.nextKeyMarker:
             raise ListingStuckError(bucket, key_marker, page.nextKeyMarker)
-        key_marker, upload_id_marker = page.nextKeyMarker, page.nextUploadIdMarker
+        key_marker, upload_id_marker = following
 
 
 def iter_part_pages(

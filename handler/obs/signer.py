@@ -11,12 +11,14 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
 from requests.auth import AuthBase
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from requests import PreparedRequest
 
     from handler.obs.credentials import Credentials

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -19,6 +19,8 @@ from requests.adapters import HTTPAdapter
 from handler.obs.errors import ObsTransportError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from requests import PreparedRequest, Response
 
 _RETRYABLE_EXCEPTIONS = (
@@ -52,7 +54,7 @@ class RetryPolicy:
 
     def delay(self, retry_number: int, rng: random.Random) -> float:
         ceiling = min(self.max_delay, self.base_delay * 2**retry_number)
-        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+        return float(ceiling / 2 + rng.uniform(0, ceiling / 2))
 
 
 class Transport:
@@ -92,7 +94,7 @@ class Transport:
                 response = self.session.send(
                     prepare(), timeout=self._attempt_timeout(deadline), allow_redirects=False
                 )
-                response.content  # read the body now, so a reset mid-body is retried
+                _ = response.content  # read the body now, so a reset mid-body is retried
             except _RETRYABLE_EXCEPTIONS as exc:
                 if not self._may_retry(attempt, deadline):
                     raise ObsTransportError(self.endpoint, exc, attempt) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as datetime_module
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -12,6 +12,8 @@ from handler.obs import ObsClient
 from tests.support.canned_server import CannedServer, route_test_domain_to_loopback
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     from obs import ObsClient as SdkClient
 
 obs_sdk = pytest.importorskip("obs")

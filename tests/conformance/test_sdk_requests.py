@@ -4,13 +4,15 @@ and every x-obs-/x-amz- header must be identical for the same Date (issue 2)."""
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.conformance.conftest import FROZEN_DATE
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from handler.obs import ObsClient
     from tests.support.canned_server import CannedServer
 
