@@ -63,7 +63,7 @@ class GetResult(_SdkModel):
     indicator: str | None = None
     hostId: str | None = None
     resource: str | None = None
-    header: list[tuple[str, str]] = field(default_factory=list)
+    header: list[tuple[str, str]] | None = None
     body: Any = None
 
     @classmethod
