@@ -17,7 +17,6 @@ from handler.result import (
     config_error,
     internal_error,
     invalid_event,
-    local_result,
 )
 from handler.settings import ConfigError, load_settings
 
@@ -57,10 +56,26 @@ def _abandonment(invocation: Invocation, envelope: Envelope) -> dict[str, Any]:
 
 
 def _sweep(invocation: Invocation, envelope: Envelope) -> dict[str, Any]:
-    return local_result(
-        501, "Not Implemented", "NotSupportedYet",
-        f"{envelope.kind} events are recognised but not handled by this version",
-    ).to_dict()
+    from handler.events import InvalidEvent
+
+    try:
+        if envelope.kind == "object":
+            from handler.objectevents import handle_object_event
+
+            return handle_object_event(invocation, envelope.source)
+        from handler.sweep_config import from_continuation, from_timer
+        from handler.timer import run_timer_sweep
+
+        if envelope.kind == "timer":
+            settings, continuation = from_timer(envelope.source, invocation.context)
+        else:
+            continuation = from_continuation(envelope.source["continuation"])
+            settings = continuation.settings
+        return run_timer_sweep(invocation, settings, continuation)
+    except InvalidEvent as exc:
+        return invalid_event(str(exc)).to_dict()
+    except ValueError as exc:  # a sweep setting from the environment
+        return config_error(str(exc)).to_dict()
 
 
 def _reply(envelope: Envelope, payload: dict[str, Any], status: int) -> dict[str, Any]:

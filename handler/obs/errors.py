@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from handler.obs.model import GetResult
+
 
 class ObsError(Exception):
     """Root of everything the OBS client raises."""
@@ -40,9 +45,9 @@ class ListingStuckError(ObsError):
 class ListingFailedError(ObsError):
     """A listing page came back with an error status; ``result`` is its GetResult."""
 
-    def __init__(self, bucket: str, result: object) -> None:
+    def __init__(self, bucket: str, result: GetResult) -> None:
         self.bucket = bucket
         self.result = result
-        status = getattr(result, "status", None)
-        code = getattr(result, "errorCode", None)
-        super().__init__(f"listing bucket {bucket!r} failed: status {status}, {code}")
+        super().__init__(
+            f"listing bucket {bucket!r} failed: status {result.status}, {result.errorCode}"
+        )

@@ -1,0 +1,54 @@
+"""A stand-in for FunctionGraph's context, for running the handler on a workstation."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import uuid
+from typing import TextIO
+
+
+class StderrLogger:
+    """Decision lines go to stderr, so that stdout carries only the result."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream = stream
+
+    def info(self, line: str) -> None:
+        print(line, file=self.stream, flush=True)
+
+
+class LocalContext:
+    """The context methods the janitor calls, fed from flags and the environment.
+
+    No agency exists locally, so the security methods return "" and the keys come from
+    OBS_ACCESS_KEY_ID / OBS_SECRET_ACCESS_KEY (and OBS_SECURITY_TOKEN) instead.
+    """
+
+    def __init__(self, user_data: dict[str, str], timeout_s: float, *, quiet: bool = False) -> None:
+        self.user_data = dict(user_data)
+        self.deadline = time.monotonic() + timeout_s
+        self.request_id = str(uuid.uuid4())
+        self.logger = StderrLogger(open(os.devnull, "w") if quiet else sys.stderr)  # noqa: SIM115
+
+    def getRemainingTimeInMilliSeconds(self) -> int:  # noqa: N802
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+    def getUserData(self, key: str) -> str | None:  # noqa: N802
+        return self.user_data.get(key)
+
+    def getSecurityAccessKey(self) -> str:  # noqa: N802
+        return ""
+
+    def getSecuritySecretKey(self) -> str:  # noqa: N802
+        return ""
+
+    def getSecurityToken(self) -> str:  # noqa: N802
+        return ""
+
+    def getRequestID(self) -> str:  # noqa: N802
+        return self.request_id
+
+    def getLogger(self) -> StderrLogger:  # noqa: N802
+        return self.logger

@@ -1,0 +1,65 @@
+"""Timer sweeps (and their resumptions): every configured bucket and prefix, in order."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from handler.report import SweepReport
+from handler.result import bucket_not_allowed, missing_credentials
+from handler.selection import Policy
+from handler.sweep import Position, Sweeper
+
+if TYPE_CHECKING:
+    from handler.invocation import Invocation
+    from handler.sweep_config import Continuation, SweepSettings
+
+
+def _targets(settings: SweepSettings, continuation: Continuation | None) -> list[Position]:
+    targets = [Position(b, p) for b in settings.buckets for p in settings.prefixes]
+    if continuation is None:
+        return targets
+    here = targets.index(Position(continuation.bucket, continuation.prefix))
+    resumed = Position(continuation.bucket, continuation.prefix, continuation.key_marker,
+                       continuation.upload_id_marker)
+    return [resumed, *targets[here + 1:]]
+
+
+def run_timer_sweep(
+    invocation: Invocation, settings: SweepSettings, continuation: Continuation | None
+) -> dict[str, Any]:
+    """Sweep within the time budget; the reply carries a continuation if work remains."""
+    refused = [b for b in settings.buckets if not invocation.settings.bucket_allowed(b)]
+    if refused:
+        return bucket_not_allowed(", ".join(refused)).to_dict()
+    invocation.pool_size = max(invocation.pool_size, settings.concurrency)
+    client = invocation.client()
+    if client is None:
+        return missing_credentials().to_dict()
+    report = SweepReport(dry_run=settings.dry_run, log=invocation.log)
+    policy = Policy(
+        min_age=settings.age, exclude_prefixes=tuple(settings.exclude_prefixes),
+        initiator=settings.initiator,
+    )
+    sweeper = Sweeper(invocation, client, policy, report, dry_run=settings.dry_run,
+                      check_activity=settings.check_activity, max_aborts=settings.max_aborts)
+    resume: Position | None = None
+    targets = _targets(settings, continuation)
+    targets_left = 0
+    from concurrent.futures import ThreadPoolExecutor  # sweeps alone pay for the import
+
+    with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
+        for index, target in enumerate(targets):
+            resume = target if sweeper.stopping() else sweeper.run(target, pool)
+            if resume is not None:
+                targets_left = len(targets) - index
+                break
+    next_step = None
+    if resume is not None:
+        next_step = {
+            "bucket": resume.bucket, "prefix": resume.prefix, "key_marker": resume.key_marker,
+            "upload_id_marker": resume.upload_id_marker,
+            "settings": settings.model_dump(),
+        }
+    invocation.log.decision("sweep_done", continuation=next_step is not None,
+                            targets_left=targets_left)
+    return report.to_dict(next_step)

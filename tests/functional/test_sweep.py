@@ -1,0 +1,306 @@
+"""Timer sweeps and object events against the in-memory stand-in, through `responses`."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import responses
+
+from tests.conftest import ENDPOINT, FakeContext, invoke, load_event
+from tools.standin import FakeObs
+
+HOURS = timedelta(hours=1)
+DAYS = timedelta(days=1)
+ANY_BUCKET_URL = re.compile(r"https://[a-z0-9.-]+\.obs\.cn-north-4\.myhuaweicloud\.com/.*")
+
+
+def mock(obs: responses.RequestsMock, state: FakeObs) -> None:
+    for method in ("GET", "DELETE"):
+        obs.add_callback(method, ANY_BUCKET_URL, callback=state.responses_callback(method))
+
+
+def timer(**settings: Any) -> dict[str, Any]:
+    event = load_event("timer.json")
+    event["user_event"] = json.dumps(settings)
+    return event
+
+
+@pytest.fixture
+def lenient_obs() -> Any:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+def populate_mixed(state: FakeObs, bucket: str = "examplebucket") -> set[tuple[str, str]]:
+    """A bucket whose listing spans three pages; returns the uploads that must go."""
+    stale = set()
+    for n in range(1200):
+        kind = n % 6
+        key = f"data/{n:05d}.bin"
+        if kind == 0:
+            upload = state.add_upload(bucket, key, age=3 * DAYS, part_ages=[3 * DAYS, 2 * DAYS])
+            stale.add((upload.key, upload.upload_id))
+        elif kind == 1:
+            state.add_upload(bucket, key, age=2 * HOURS, part_ages=[HOURS])            # young
+        elif kind == 2:
+            state.add_upload(bucket, "keep/" + key, age=3 * DAYS)                      # excluded
+        elif kind == 3:
+            state.add_upload(bucket, key, age=3 * DAYS, initiator="someone-else")      # other initiator
+        elif kind == 4:
+            state.add_upload(bucket, key, age=3 * DAYS, part_ages=[3 * DAYS, 10 * timedelta(minutes=1)])  # active
+        else:
+            upload = state.add_upload(bucket, key, age=30 * HOURS)                      # stale, no parts
+            stale.add((upload.key, upload.upload_id))
+    return stale
+
+
+SETTINGS = {"buckets": ["examplebucket"], "exclude_prefixes": ["keep/"], "min_age": "24h",
+            "initiator": "domain/owner:user/uploader"}
+
+
+def test_three_pages_abort_exactly_the_stale_inactive_included(context: FakeContext, lenient_obs: Any) -> None:
+    state = FakeObs()
+    stale = populate_mixed(state)
+    mock(lenient_obs, state)
+    before = state.remaining("examplebucket")
+    reply = invoke(timer(**SETTINGS), context)
+    summary = reply["summary"]
+    assert summary["pages"] == 2  # 1,200 uploads at 1,000 per page
+    assert summary["seen"] == 1200 and summary["selected"] == 600
+    assert summary["aborted"] == 400 and summary["skipped_active"] == 200
+    assert (summary["skipped_young"], summary["skipped_excluded"], summary["skipped_initiator"]) == (200, 200, 200)
+    assert summary["failed"] == 0 and reply["continuation"] is None
+    assert before - state.remaining("examplebucket") == stale
+    assert all(count == 1 for count in state.aborts.values())
+    assert summary["bytes_reclaimed"] == 200 * 2 * 5 * 1024 * 1024
+    assert summary["per_bucket"]["examplebucket"]["aborted"] == 400
+
+
+def test_ages_use_the_servers_clock(context: FakeContext, lenient_obs: Any) -> None:
+    state = FakeObs(server_offset=2 * HOURS)  # OBS's clock runs two hours ahead of ours
+    # Initiated 25 h ago by OBS's clock, i.e. 23 h ago by ours: stale on the server's clock.
+    old = state.add_upload("examplebucket", "a", age=25 * HOURS)
+    state.add_upload("examplebucket", "b", age=23 * HOURS)
+    mock(lenient_obs, state)
+    reply = invoke(timer(buckets=["examplebucket"], min_age="24h"), context)
+    assert state.aborts == {("examplebucket", "a", old.upload_id): 1}
+    assert 7190 <= reply["summary"]["clock_skew_s"] <= 7210
+    ages = {u["key"]: u["age_s"] for u in reply["uploads"]}
+    assert 25 * 3600 - 5 <= ages["a"] <= 25 * 3600 + 5
+
+
+def test_dry_run_sends_no_delete(context: FakeContext, lenient_obs: Any) -> None:
+    state = FakeObs()
+    stale = populate_mixed(state)
+    mock(lenient_obs, state)
+    reply = invoke(timer(**SETTINGS, dry_run=True), context)
+    assert state.requests["DELETE"] == 0
+    assert reply["dry_run"] is True and reply["summary"]["would_abort"] == len(stale)
+    assert reply["summary"]["aborted"] == 0
+    assert {u["outcome"] for u in reply["uploads"]} >= {"would_abort", "skipped_active", "skipped_young"}
+
+
+def test_stuck_marker_gives_an_error_and_a_partial_report(context: FakeContext, lenient_obs: Any) -> None:
+    state = FakeObs()
+    for n in range(3):
+        state.add_upload("examplebucket", f"k{n}", age=3 * DAYS)
+    first_page = state.answer("GET", "https://examplebucket.obs.test/?uploads&max-uploads=1")
+
+    def stuck(method: str, bucket: str, key: str | None, query: dict[str, str]) -> Any:
+        # Every listing answers with the first page, truncated, markers never moving.
+        if method == "GET" and "uploads" in query:
+            status, headers, body = first_page
+            return status, headers, body.replace("<IsTruncated>false", "<IsTruncated>true")
+        return None
+
+    state.fault = stuck
+    mock(lenient_obs, state)
+    reply = invoke(timer(buckets=["examplebucket"], min_age="24h"), context)
+    assert reply["errors"] and "did not advance" in reply["errors"][0]["error"]
+    assert reply["summary"]["aborted"] == 1 and reply["summary"]["pages"] == 1
+
+
+def test_continuation_resumes_without_loss_or_double_aborts(context: FakeContext, lenient_obs: Any,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import handler.context as handler_context
+
+    state = FakeObs()
+    stale = populate_mixed(state)
+    mock(lenient_obs, state)
+    clock = {"now": 0.0}
+    monkeypatch.setattr(handler_context.time, "monotonic", lambda: clock["now"])
+
+    def tick(*args: Any) -> None:
+        clock["now"] += 1.0  # every stand-in request costs one second of budget
+
+    original = state.answer
+    monkeypatch.setattr(state, "answer", lambda *a: (tick(), original(*a))[1])
+    context.remaining_ms = 5_000 + 150 * 1000  # the 5 s margin plus ~150 requests
+    settings = {**SETTINGS, "concurrency": 4}
+    first = invoke(timer(**settings), context)
+    assert first["continuation"] is not None
+    aborted_first = first["summary"]["aborted"]
+    assert 0 < aborted_first < len(stale)
+    invocations = 1
+    reply = first
+    while reply["continuation"] is not None and invocations < 20:
+        clock["now"] = 0.0
+        reply = invoke({"continuation": reply["continuation"]}, context)
+        invocations += 1
+    assert reply["continuation"] is None and invocations > 2
+    assert set(state.remaining("examplebucket")).isdisjoint(stale)
+    assert {(k, u) for _, k, u in state.aborts} == stale
+    assert all(count == 1 for count in state.aborts.values())
+
+
+def test_continuation_carries_its_settings_and_refuses_foreign_buckets(context: FakeContext, obs: Any) -> None:
+    event = load_event("continuation.json")
+    event["continuation"]["settings"]["buckets"] = ["not-allowed-bucket"]
+    event["continuation"]["bucket"] = "not-allowed-bucket"
+    reply = invoke(event, context)
+    assert (reply["status"], reply["errorCode"]) == (403, "BucketNotAllowed")
+    assert len(obs.calls) == 0
+
+
+@pytest.mark.parametrize(("settings", "problem"), [
+    ({"buckets": ["examplebucket"], "min_age": "30m"}, "min_age below 1h"),
+    ({"buckets": ["examplebucket"], "min_age": "soon"}, "not a duration"),
+    ({"buckets": ["Bad_Bucket"]}, "buckets: must be 3-63"),
+    ({"buckets": []}, "buckets"),
+    ({"buckets": ["examplebucket"], "concurrency": 0}, "concurrency"),
+    ({"buckets": ["examplebucket"], "surprise": 1}, "surprise"),
+])
+def test_invalid_sweep_settings_send_nothing(context: FakeContext, obs: Any, settings: dict[str, Any], problem: str) -> None:
+    reply = invoke(timer(**settings), context)
+    assert reply["errorCode"] == "InvalidEvent" and problem in reply["errorMessage"]
+    assert len(obs.calls) == 0
+
+
+def test_force_allows_a_short_min_age(context: FakeContext, lenient_obs: Any) -> None:
+    state = FakeObs()
+    state.add_upload("examplebucket", "k", age=40 * timedelta(minutes=1))
+    mock(lenient_obs, state)
+    reply = invoke(timer(buckets=["examplebucket"], min_age="30m", force=True), context)
+    assert reply["summary"]["aborted"] == 1
+
+
+def test_disallowed_timer_bucket_is_refused_before_any_request(context: FakeContext, obs: Any) -> None:
+    reply = invoke(timer(buckets=["examplebucket", "private-data"]), context)
+    assert (reply["status"], reply["errorCode"]) == (403, "BucketNotAllowed")
+    assert len(obs.calls) == 0
+
+
+def test_max_aborts_caps_the_run_and_continues(context: FakeContext, lenient_obs: Any) -> None:
+    state = FakeObs()
+    for n in range(10):
+        state.add_upload("examplebucket", f"k{n:02d}", age=3 * DAYS)
+    mock(lenient_obs, state)
+    first = invoke(timer(buckets=["examplebucket"], max_aborts=4, concurrency=1), context)
+    assert first["summary"]["aborted"] == 4 and first["continuation"] is not None
+    second = invoke({"continuation": first["continuation"]}, context)
+    assert second["summary"]["aborted"] == 4
+    assert len(state.aborts) == 8 and all(c == 1 for c in state.aborts.values())
+
+
+def test_sample_timer_event_is_a_dry_run(context: FakeContext, lenient_obs: Any) -> None:
+    state = FakeObs()
+    populate_mixed(state)
+    mock(lenient_obs, state)
+    reply = invoke(load_event("timer.json"), context)
+    assert reply["dry_run"] is True and state.requests["DELETE"] == 0
+    assert reply["summary"]["would_abort"] > 0
+
+
+def test_report_detail_is_capped_but_failures_kept(context: FakeContext, lenient_obs: Any) -> None:
+    state = FakeObs()
+    for n in range(1500):
+        state.add_upload("examplebucket", f"k{n:05d}", age=3 * DAYS)
+    state.fault = lambda m, b, k, q: (500, {}, "<Error><Code>InternalError</Code></Error>") if k == "k01499" else None
+    context.user_data["OBS_MAX_RETRY_COUNT"] = "0"
+    mock(lenient_obs, state)
+    reply = invoke(timer(buckets=["examplebucket"], check_activity=False), context)
+    assert len(reply["uploads"]) == 1001 and reply["uploads_omitted"] == 499
+    assert reply["uploads"][-1]["outcome"] == "failed" and reply["uploads"][-1]["key"] == "k01499"
+    assert len(json.dumps(reply)) < 1_000_000
+
+
+# -- object events ------------------------------------------------------------------
+
+
+def object_event_state() -> tuple[FakeObs, set[str]]:
+    state = FakeObs()
+    key = "videos/2024/raw footage.mp4"
+    old = state.add_upload("examplebucket", key, age=5 * HOURS, part_ages=[4 * HOURS])
+    old_no_parts = state.add_upload("examplebucket", key, age=2 * HOURS)
+    state.add_upload("examplebucket", key, age=20 * timedelta(minutes=1))              # young
+    state.add_upload("examplebucket", key, age=5 * HOURS, part_ages=[timedelta(minutes=10)])  # active
+    state.add_upload("examplebucket", key + "-other", age=5 * DAYS)                  # sibling key
+    state.add_upload("examplebucket", "videos/2024/raw", age=5 * DAYS)              # a prefix of K
+    return state, {old.upload_id, old_no_parts.upload_id}
+
+
+def _event_at_now(name: str) -> dict[str, Any]:
+    from datetime import datetime, timezone
+
+    event = load_event(name)
+    now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    for record in event.get("Records", []):
+        record["eventTime"] = now
+    if "data" in event:
+        event["time"] = now
+        event["data"]["eventTime"] = now
+    return event
+
+
+@pytest.mark.parametrize("name", ["obs-trigger-s3.json", "eventgrid-obs.json"])
+def test_object_event_aborts_only_the_keys_old_inactive_uploads(name: str, context: FakeContext, lenient_obs: Any) -> None:
+    state, expected = object_event_state()
+    mock(lenient_obs, state)
+    reply = invoke(_event_at_now(name), context)
+    assert {u for (_, _, u) in state.aborts} == expected
+    record = reply["records"][0]
+    assert record["outcome"] == "cleaned" and record["key"] == "videos/2024/raw footage.mp4"
+    assert record["summary"]["aborted"] == 2 and record["summary"]["skipped_active"] == 1
+
+
+def test_object_event_reference_time_is_the_earliest_clock(context: FakeContext, lenient_obs: Any) -> None:
+    """The EventGrid sample's eventTime is 8 h after its CloudEvent time: the earlier wins."""
+    from datetime import datetime, timezone
+
+    state = FakeObs()
+    key = "videos/2024/raw footage.mp4"
+    state.add_upload("examplebucket", key, age=3 * HOURS)
+    mock(lenient_obs, state)
+    event = load_event("eventgrid-obs.json")
+    now = datetime.now(timezone.utc)
+    event["time"] = (now - 3 * HOURS).isoformat()           # when the object was really written
+    event["data"]["eventTime"] = (now + 5 * HOURS).isoformat()  # local time labelled UTC
+    reply = invoke(event, context)
+    # Initiated 3 h ago = exactly when K was written: not older than K by the 1 h grace.
+    assert state.aborts == {} and reply["records"][0]["summary"]["skipped_young"] == 1
+
+
+def test_object_removed_never_aborts(context: FakeContext, obs: Any) -> None:
+    reply = invoke(load_event("obs-trigger-removed.json"), context)
+    assert reply["records"][0]["outcome"] == "ignored"
+    assert len(obs.calls) == 0
+
+
+def test_object_event_for_a_disallowed_bucket_is_refused(obs: Any) -> None:
+    context = FakeContext(user_data={"OBS_ENDPOINT": ENDPOINT, "ALLOWED_BUCKETS": "another-bucket"})
+    reply = invoke(load_event("obs-trigger-obs.json"), context)
+    assert (reply["status"], reply["errorCode"]) == (403, "BucketNotAllowed")
+    assert len(obs.calls) == 0
+
+
+def test_native_obs_record_key_is_url_decoded(context: FakeContext, lenient_obs: Any) -> None:
+    state = FakeObs()
+    upload = state.add_upload("examplebucket", "backups/db+2024-01-02.tar", age=3 * HOURS)
+    mock(lenient_obs, state)
+    reply = invoke(_event_at_now("obs-trigger-obs.json"), context)
+    assert reply["records"][0]["key"] == "backups/db+2024-01-02.tar"
+    assert state.aborts == {("examplebucket", "backups/db+2024-01-02.tar", upload.upload_id): 1}

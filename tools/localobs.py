@@ -1,0 +1,69 @@
+"""The embedded local S3-compatible server (moto) for the demo, the CLI's --local and tests.
+
+Dev-only: this module lives outside handler/, and handler/ never imports moto. Our client
+reaches it path-style with the V2 signature, as it would any IP endpoint; moto's upload
+IDs are longer than OBS's 32 characters, so UPLOAD_ID_FORMAT=relaxed goes with it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+# moto and boto3 want credentials of some kind; these never leave 127.0.0.1.
+LOCAL_ACCESS_KEY = "local-access-key"
+LOCAL_SECRET_KEY = "local-secret-key"
+LOCAL_REGION = "us-east-1"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class LocalObs:
+    endpoint: str
+
+    def settings(self, **extra: str) -> dict[str, str]:
+        """User data that points the handler here (and says why uploadIds are relaxed)."""
+        return {
+            "OBS_ENDPOINT": self.endpoint,
+            # moto's upload IDs are ~56 characters; OBS's are 32 (see README).
+            "UPLOAD_ID_FORMAT": "relaxed",
+            "OBS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY,
+            "OBS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY,
+            **extra,
+        }
+
+    def boto3_client(self) -> Any:
+        """A third-party client (boto3, dev-only) to set up and check uploads."""
+        import boto3
+
+        return boto3.client(
+            "s3", endpoint_url=self.endpoint, region_name=LOCAL_REGION,
+            aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_SECRET_KEY,
+        )
+
+
+@contextmanager
+def local_obs() -> Iterator[LocalObs]:
+    """Start moto's S3 server in-process on 127.0.0.1 and a free port; stop it after."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", LOCAL_ACCESS_KEY)
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", LOCAL_SECRET_KEY)
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield LocalObs(endpoint=f"http://127.0.0.1:{port}")
+    finally:
+        server.stop()

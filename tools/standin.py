@@ -1,0 +1,249 @@
+"""A small in-memory OBS stand-in: ListMultipartUploads, ListParts, AbortMultipartUpload.
+
+Dev-only. One ``FakeObs`` state answers both `responses` callbacks (unit and functional
+tests) and real HTTP on 127.0.0.1 (``serve``: the 5,000-upload sweep, reliability runs,
+benchmarks). Its clock can run ahead of ours, to prove that ages use the server's Date.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import Counter
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from xml.sax.saxutils import escape
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+Reply = tuple[int, dict[str, str], str]
+NS = "http://obs.cn-north-4.myhuaweicloud.com/doc/2015-06-30/"
+
+
+def _iso(moment: datetime) -> str:
+    stamp = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.")
+    return stamp + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass
+class FakeUpload:
+    key: str
+    upload_id: str
+    initiated: datetime
+    initiator: str = "domain/owner:user/uploader"
+    parts: list[tuple[int, datetime, int]] = field(default_factory=list)
+
+
+class FakeObs:
+    """Buckets of in-progress uploads, answering requests as OBS would (reference §4)."""
+
+    def __init__(self, *, server_offset: timedelta = timedelta(0), send_date: bool = True) -> None:
+        self.server_offset = server_offset
+        self.send_date = send_date
+        self.buckets: dict[str, dict[tuple[str, str], FakeUpload]] = {}
+        self._sorted: dict[str, list[tuple[str, str]]] = {}
+        self.aborts: Counter[tuple[str, str, str]] = Counter()
+        self.requests: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self._serial = 0
+        # Tests replace this to inject faults: (method, bucket, key, query) -> Reply | None
+        self.fault: Callable[[str, str, str | None, dict[str, str]], Reply | None] = lambda *a: None
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self.server_offset
+
+    # -- setting up ----------------------------------------------------------------
+
+    def add_upload(
+        self, bucket: str, key: str, *, age: timedelta, initiator: str | None = None,
+        part_ages: list[timedelta] | None = None, part_size: int = 5 * 1024 * 1024,
+        upload_id: str | None = None,
+    ) -> FakeUpload:
+        """An upload started ``age`` ago on the server's clock, with parts of given ages."""
+        with self.lock:
+            self._serial += 1
+            uid = upload_id or f"{self._serial:032X}"
+            now = self.now()
+            parts = [(n + 1, now - a, part_size) for n, a in enumerate(part_ages or [])]
+            upload = FakeUpload(key, uid, now - age, initiator or FakeUpload.initiator, parts)
+            self.buckets.setdefault(bucket, {})[(key, uid)] = upload
+            bisect.insort(self._sorted.setdefault(bucket, []), (key, uid))
+            return upload
+
+    def remaining(self, bucket: str) -> set[tuple[str, str]]:
+        return set(self.buckets.get(bucket, {}))
+
+    # -- answering -----------------------------------------------------------------
+
+    def answer(self, method: str, url: str) -> Reply:
+        """Answer one request, path-style (``/bucket/key``) or virtual-host."""
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        host_bucket = (parts.hostname or "").split(".")[0]
+        path = parts.path
+        if host_bucket in self.buckets or not _is_path_style(parts.hostname or ""):
+            bucket, key = host_bucket, unquote(path[1:]) or None
+        else:
+            bucket, _, rest = path[1:].partition("/")
+            key = unquote(rest) or None
+        with self.lock:
+            self.requests[method] += 1
+        injected = self.fault(method, bucket, key, query)
+        if injected is not None:
+            return injected
+        if bucket not in self.buckets:
+            return self._error(404, "NoSuchBucket", "The specified bucket does not exist")
+        if method == "GET" and "uploads" in query and key is None:
+            return self._list_uploads(bucket, query)
+        if method == "GET" and "uploadId" in query and key is not None:
+            return self._list_parts(bucket, key, query)
+        if method == "DELETE" and "uploadId" in query and key is not None:
+            return self._abort(bucket, key, query["uploadId"])
+        return self._error(405, "MethodNotAllowed", "not supported by the stand-in")
+
+    def _headers(self, content_type: str | None = "application/xml") -> dict[str, str]:
+        headers = {"x-obs-request-id": f"SR{self._serial:014X}", "Server": "OBS"}
+        if self.send_date:
+            headers["Date"] = format_datetime(self.now(), usegmt=True)
+        if content_type:
+            headers["Content-Type"] = content_type
+        return headers
+
+    def _error(self, status: int, code: str, message: str) -> Reply:
+        body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
+                f"<Message>{message}</Message><RequestId>SRERR</RequestId></Error>")
+        return status, self._headers(), body
+
+    def _list_uploads(self, bucket: str, query: dict[str, str]) -> Reply:
+        prefix = query.get("prefix", "")
+        limit = min(int(query.get("max-uploads", "1000") or 1000), 1000)
+        marker = (query.get("key-marker", ""), query.get("upload-id-marker", ""))
+        url = query.get("encoding-type") == "url"
+        with self.lock:
+            ordered = self._sorted.get(bucket, [])
+            # Keys sharing a prefix are contiguous in sorted order.
+            index = max(bisect.bisect_right(ordered, marker) if marker[0] else 0,
+                        bisect.bisect_left(ordered, (prefix, "")))
+            page: list[FakeUpload] = []
+            while index < len(ordered) and len(page) < limit and ordered[index][0].startswith(prefix):
+                page.append(self.buckets[bucket][ordered[index]])
+                index += 1
+            truncated = index < len(ordered) and ordered[index][0].startswith(prefix)
+        enc = (lambda s: quote(s, safe="/")) if url else escape
+        items = "".join(
+            f"<Upload><Key>{enc(u.key)}</Key><UploadId>{u.upload_id}</UploadId>"
+            f"<Initiator><ID>{escape(u.initiator)}</ID></Initiator><Owner><ID>owner</ID></Owner>"
+            f"<StorageClass>STANDARD</StorageClass><Initiated>{_iso(u.initiated)}</Initiated></Upload>"
+            for u in page
+        )
+        last = page[-1] if page and truncated else None
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><ListMultipartUploadsResult xmlns="{NS}">'
+            f"<Bucket>{bucket}</Bucket><KeyMarker>{enc(marker[0])}</KeyMarker>"
+            f"<UploadIdMarker>{marker[1]}</UploadIdMarker>"
+            f"<NextKeyMarker>{enc(last.key) if last else ''}</NextKeyMarker>"
+            f"<NextUploadIdMarker>{last.upload_id if last else ''}</NextUploadIdMarker>"
+            f"{'<EncodingType>url</EncodingType>' if url else ''}<MaxUploads>{limit}</MaxUploads>"
+            f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>{items}"
+            "</ListMultipartUploadsResult>"
+        )
+        return 200, self._headers(), body
+
+    def _list_parts(self, bucket: str, key: str, query: dict[str, str]) -> Reply:
+        upload = self.buckets[bucket].get((key, query["uploadId"]))
+        if upload is None:
+            return self._error(404, "NoSuchUpload", "The specified upload does not exist")
+        marker = int(query.get("part-number-marker", "0") or 0)
+        limit = min(int(query.get("max-parts", "1000") or 1000), 1000)
+        parts = [p for p in upload.parts if p[0] > marker]
+        page, truncated = parts[:limit], len(parts) > limit
+        items = "".join(
+            f"<Part><PartNumber>{n}</PartNumber><LastModified>{_iso(t)}</LastModified>"
+            f'<ETag>"etag{n}"</ETag><Size>{size}</Size></Part>'
+            for n, t, size in page
+        )
+        next_marker = f"<NextPartNumberMarker>{page[-1][0]}</NextPartNumberMarker>" if page else ""
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?><ListPartsResult xmlns="{NS}"><Bucket>{bucket}</Bucket>'
+            f"<Key>{quote(key, safe='/')}</Key><UploadId>{upload.upload_id}</UploadId>"
+            f"<EncodingType>url</EncodingType><PartNumberMarker>{marker}</PartNumberMarker>{next_marker}"
+            f"<MaxParts>{limit}</MaxParts><IsTruncated>{str(truncated).lower()}</IsTruncated>{items}"
+            "</ListPartsResult>"
+        )
+        return 200, self._headers(), body
+
+    def _abort(self, bucket: str, key: str, upload_id: str) -> Reply:
+        with self.lock:
+            self.aborts[(bucket, key, upload_id)] += 1
+            upload = self.buckets[bucket].pop((key, upload_id), None)
+            if upload is not None:
+                ordered = self._sorted[bucket]
+                del ordered[bisect.bisect_left(ordered, (key, upload_id))]
+        if upload is None:
+            return self._error(404, "NoSuchUpload", "The specified upload does not exist")
+        return 204, self._headers(content_type=None), ""
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def responses_callback(self, method: str) -> Callable[[Any], Reply]:
+        def callback(request: Any) -> Reply:
+            return self.answer(method, request.url)
+
+        return callback
+
+
+def _is_path_style(host: str) -> bool:
+    return host in ("localhost", "127.0.0.1") or host.replace(".", "").isdigit()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    state: FakeObs
+
+    def _reply(self) -> None:
+        status, headers, body = self.state.answer(self.command, f"http://127.0.0.1{self.path}")
+        data = body.encode()
+        self.send_response_only(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_DELETE = _reply  # noqa: N815
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class Served:
+    def __init__(self, state: FakeObs) -> None:
+        handler = type("Handler", (_Handler,), {"state": state})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.endpoint = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@contextmanager
+def serve(state: FakeObs) -> Iterator[Served]:
+    """Serve ``state`` over HTTP on 127.0.0.1 and a free port for the ``with`` block."""
+    served = Served(state)
+    try:
+        yield served
+    finally:
+        served.stop()
