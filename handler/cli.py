@@ -1,6 +1,8 @@
 """``python -m handler``: run the function locally.
 
-``invoke EVENT.json`` runs the real handler on a sample event with a stand-in context.
+``invoke EVENT.json`` runs the real handler on a sample event with a stand-in context;
+``sweep --bucket B --older-than 24h`` is a one-off safe sweep (what ``obsutil abort -r``
+and ``rclone backend cleanup`` do, with age, activity and allow-list checks).
 """
 
 from __future__ import annotations
@@ -27,6 +29,20 @@ def build_parser() -> argparse.ArgumentParser:
     invoke = commands.add_parser("invoke", help="run the handler on an event file")
     invoke.add_argument("event", type=Path, help="a JSON event file, e.g. events/abort.json")
     add_common(invoke)
+    sweep = commands.add_parser("sweep", help="a one-off sweep of one bucket")
+    sweep.add_argument("--bucket", required=True)
+    sweep.add_argument("--prefix", action="append", default=[], help="repeatable")
+    sweep.add_argument("--exclude-prefix", action="append", default=[], help="repeatable")
+    sweep.add_argument("--older-than", default="24h", help="minimum age, e.g. 90m, 24h, 7d")
+    sweep.add_argument("--force", action="store_true", help="allow --older-than below 1h")
+    sweep.add_argument("--dry-run", action="store_true", help="report, abort nothing")
+    sweep.add_argument("--initiator", help="only uploads started by this initiator ID")
+    sweep.add_argument("--no-activity-check", action="store_true",
+                       help="skip ListParts (faster, but a still-active upload may be aborted)")
+    sweep.add_argument("--concurrency", type=int, default=16)
+    sweep.add_argument("--max-aborts", type=int)
+    sweep.add_argument("--json", action="store_true", help="print the full JSON report")
+    add_common(sweep)
     return parser
 
 
@@ -51,11 +67,56 @@ def read_event(path: Path) -> Any:
     return json.loads(text)
 
 
+def sweep_event(args: argparse.Namespace) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "buckets": [args.bucket], "prefixes": args.prefix or [""],
+        "exclude_prefixes": args.exclude_prefix, "min_age": args.older_than,
+        "force": args.force, "dry_run": args.dry_run, "concurrency": args.concurrency,
+        "check_activity": not args.no_activity_check,
+    }
+    if args.initiator:
+        settings["initiator"] = args.initiator
+    if args.max_aborts is not None:
+        settings["max_aborts"] = args.max_aborts
+    return {"trigger_type": "TIMER", "trigger_name": "local-sweep", "user_event": json.dumps(settings)}
+
+
+def print_summary(report: dict[str, Any]) -> None:
+    if "summary" not in report:  # a refusal: the GetResult says why
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    summary = report["summary"]
+    verb = "would abort" if report["dry_run"] else "aborted"
+    count = summary["would_abort"] if report["dry_run"] else summary["aborted"]
+    size = summary["bytes_would_reclaim"] if report["dry_run"] else summary["bytes_reclaimed"]
+    print(f"seen {summary['seen']}, {verb} {count} ({size:,} bytes), already gone "
+          f"{summary['already_gone']}, kept: young {summary['skipped_young']}, active "
+          f"{summary['skipped_active']}, excluded {summary['skipped_excluded']}, other initiator "
+          f"{summary['skipped_initiator']}; failed {summary['failed']}")
+    for failure in (u for u in report["uploads"] if u["outcome"] == "failed"):
+        print(f"  failed: {failure['key']} {failure['uploadId']} status={failure['status']} "
+              f"{failure.get('errorCode') or ''}")
+    for error in report["errors"]:
+        print(f"  error: {error['error']}")
+    if report["continuation"]:
+        print("  stopped early (time budget or --max-aborts); run again to continue")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from handler.index import handler
 
-    context = LocalContext(user_data(args), args.timeout, quiet=args.quiet)
-    result = handler(read_event(args.event), context)
-    print(json.dumps(result, indent=2, ensure_ascii=False))
-    return 0
+    data = user_data(args)
+    if args.command == "invoke":
+        context = LocalContext(data, args.timeout, quiet=args.quiet)
+        print(json.dumps(handler(read_event(args.event), context), indent=2, ensure_ascii=False))
+        return 0
+    # A one-off sweep names its bucket explicitly: that is its allow-list.
+    data.setdefault("ALLOWED_BUCKETS", args.bucket)
+    context = LocalContext(data, args.timeout, quiet=True, progress=not args.quiet)
+    report = handler(sweep_event(args), context)
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        print_summary(report)
+    return 0 if "summary" in report and report["summary"]["failed"] == 0 else 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -19,6 +20,34 @@ class StderrLogger:
         print(line, file=self.stream, flush=True)
 
 
+class ProgressLogger:
+    """Turns sweep decision lines into one self-overwriting progress line on a terminal."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream = stream
+        self.seen = self.aborted = self.bytes = 0
+        self.enabled = stream.isatty()
+
+    def info(self, line: str) -> None:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return
+        if record.get("action") != "sweep":
+            return
+        self.seen += 1
+        if record.get("outcome") in ("aborted", "would_abort"):
+            self.aborted += 1
+            self.bytes += record.get("bytes") or 0
+        if self.enabled:
+            print(f"\rseen {self.seen}  aborted {self.aborted}  bytes {self.bytes:,}",
+                  end="", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.enabled and self.seen:
+            print(file=self.stream)
+
+
 class LocalContext:
     """The context methods the janitor calls, fed from flags and the environment.
 
@@ -26,11 +55,16 @@ class LocalContext:
     OBS_ACCESS_KEY_ID / OBS_SECRET_ACCESS_KEY (and OBS_SECURITY_TOKEN) instead.
     """
 
-    def __init__(self, user_data: dict[str, str], timeout_s: float, *, quiet: bool = False) -> None:
+    def __init__(self, user_data: dict[str, str], timeout_s: float, *, quiet: bool = False,
+                 progress: bool = False) -> None:
         self.user_data = dict(user_data)
         self.deadline = time.monotonic() + timeout_s
         self.request_id = str(uuid.uuid4())
-        self.logger = StderrLogger(open(os.devnull, "w") if quiet else sys.stderr)  # noqa: SIM115
+        self.logger: StderrLogger | ProgressLogger
+        if progress:
+            self.logger = ProgressLogger()
+        else:
+            self.logger = StderrLogger(open(os.devnull, "w") if quiet else sys.stderr)  # noqa: SIM115
 
     def getRemainingTimeInMilliSeconds(self) -> int:  # noqa: N802
         return max(0, int((self.deadline - time.monotonic()) * 1000))
@@ -50,5 +84,5 @@ class LocalContext:
     def getRequestID(self) -> str:  # noqa: N802
         return self.request_id
 
-    def getLogger(self) -> StderrLogger:  # noqa: N802
+    def getLogger(self) -> StderrLogger | ProgressLogger:  # noqa: N802
         return self.logger

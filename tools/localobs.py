@@ -58,7 +58,11 @@ def local_obs() -> Iterator[LocalObs]:
     """Start moto's S3 server in-process on 127.0.0.1 and a free port; stop it after."""
     os.environ.setdefault("AWS_ACCESS_KEY_ID", LOCAL_ACCESS_KEY)
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", LOCAL_SECRET_KEY)
+    import logging
+
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
 
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
