@@ -78,7 +78,7 @@ def sweep_event(args: argparse.Namespace) -> dict[str, Any]:
         settings["initiator"] = args.initiator
     if args.max_aborts is not None:
         settings["max_aborts"] = args.max_aborts
-    return {"trigger_type": "TIMER", "trigger_name": "local-sweep", "user_event": json.dumps(settings)}
+    return {"trigger_type": "TIMER", "trigger_name": "local", "user_event": json.dumps(settings)}
 
 
 def print_summary(report: dict[str, Any]) -> None:

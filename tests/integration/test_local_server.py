@@ -9,13 +9,15 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from handler.local import LocalContext
 from tests.conftest import invoke, load_event
-from tools.localobs import LocalObs
+
+if TYPE_CHECKING:
+    from tools.localobs import LocalObs
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
