@@ -24,6 +24,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check handler tests tools
 	$(BIN)/mypy
 
+# The full reliability suite (10,000 fuzzed events, 10,000 aborts under load) and its figures.
+reliability: $(STAMP)
+	RELIABILITY_FULL=1 RELIABILITY_REPORT=1 $(BIN)/python -m pytest tests/reliability
+	@cat reliability/REPORT.md
+
 package: $(STAMP)
 	$(BIN)/python -m tools.package --python-version $(PYTHON_VERSION)
 

@@ -52,7 +52,7 @@ class SweepReport:
     def decide(
         self, bucket: str, upload: Upload, outcome: str, server_now: datetime | None, *,
         status: int | None = None, request_id: str | None = None, bytes_: int | None = None,
-        error_code: str | None = None,
+        error_code: str | None = None, verified: bool | None = None,
     ) -> None:
         """Record one upload's outcome: a count, a log line and (capped) a report entry."""
         age = None
@@ -66,6 +66,8 @@ class SweepReport:
         }
         if error_code:
             entry["errorCode"] = error_code
+        if verified is not None:
+            entry["verified"] = verified
         self.log.decision("sweep", **entry)
         with self._lock:
             self.counts.setdefault(bucket, Counter())[outcome] += 1

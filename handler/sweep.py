@@ -50,6 +50,7 @@ class Sweeper:
     def __init__(
         self, invocation: Invocation, client: ObsClient, policy: Policy, report: SweepReport,
         *, dry_run: bool, check_activity: bool, max_aborts: int | None,
+        verify_aborts: bool = True, max_consecutive_failures: int = 10,
     ) -> None:
         self.invocation = invocation
         self.client = client
@@ -58,7 +59,11 @@ class Sweeper:
         self.dry_run = dry_run
         self.check_activity = check_activity
         self.max_aborts = max_aborts
+        self.verify_aborts = verify_aborts
+        self.max_consecutive_failures = max_consecutive_failures
         self._aborts_started = 0
+        self._consecutive_failures = 0
+        self.circuit_open = False
         self._lock = threading.Lock()
 
     # -- budget and caps -------------------------------------------------------------
@@ -78,7 +83,26 @@ class Sweeper:
             return True
 
     def stopping(self) -> bool:
-        return self.out_of_time() or self.cap_reached()
+        return self.circuit_open or self.out_of_time() or self.cap_reached()
+
+    def _track(self, bucket: str, outcome: str) -> None:
+        """Count consecutive failures; past the limit, open the circuit: start nothing new.
+
+        A run of failures means OBS (or our access to it) is unwell; carrying on would
+        only burn the budget and flood the log. What is left goes into the continuation.
+        """
+        with self._lock:
+            if outcome != "failed":
+                self._consecutive_failures = 0
+                return
+            self._consecutive_failures += 1
+            tripped = not self.circuit_open and (
+                self._consecutive_failures >= self.max_consecutive_failures)
+            if tripped:
+                self.circuit_open = True
+        if tripped:
+            self.report.error(bucket, "", f"circuit breaker open after "
+                              f"{self.max_consecutive_failures} consecutive failures; stopping")
 
     # -- listing ---------------------------------------------------------------------
 
@@ -173,22 +197,50 @@ class Sweeper:
         except ObsTransportError:
             self._decide(bucket, upload, "failed", server_now, None, "TransportError")
             return True
+        verified: bool | None = None
+        error_code = result.errorCode
         if result.ok:
             outcome = "aborted"
+            if self.verify_aborts:
+                verified = self.verify(bucket, upload)
+                if verified is False:
+                    outcome, error_code = "failed", "StillListed"
         elif result.status == 404 and result.errorCode == "NoSuchUpload":
             outcome = "already_gone"
         else:
             outcome = "failed"
-        self._decide(bucket, upload, outcome, server_now, result, result.errorCode, size)
+        self._decide(bucket, upload, outcome, server_now, result, error_code, size, verified)
         return True
 
+    def verify(self, bucket: str, upload: Upload, repeats: int = 2) -> bool | None:
+        """Confirm an abort took: S3's guidance is that an abort racing a part upload may
+        need repeating, and servers have answered 204 while keeping the upload. True when
+        gone, False when still listed after ``repeats`` more aborts, None when unknown."""
+        deadline = self.invocation.budget.deadline
+        for attempt in range(repeats + 1):
+            try:
+                check = self.client.listParts(bucket, upload.key, upload.uploadId, max_parts=1,
+                                              deadline=deadline)
+                if check.status == 404:
+                    return True
+                if not check.ok or attempt == repeats or self.out_of_time():
+                    return None if not check.ok else False
+                self.client.abortMultipartUpload(bucket, upload.key, upload.uploadId,
+                                                 deadline=deadline)
+            except ObsTransportError:
+                return None
+        return False
+
     def _decide(self, bucket: str, upload: Upload, outcome: str, server_now: datetime,
-                result: GetResult | None, error_code: str | None, size: int | None = None) -> None:
+                result: GetResult | None, error_code: str | None, size: int | None = None,
+                verified: bool | None = None) -> None:
+        self._track(bucket, outcome)
         self.report.decide(
             bucket, upload, outcome, server_now,
             status=result.status if result else None,
             request_id=result.requestId if result else None,
             bytes_=size if outcome == "aborted" else None, error_code=error_code,
+            verified=verified,
         )
 
     def activity(self, bucket: str, upload: Upload, server_now: datetime) -> Activity:

@@ -24,7 +24,8 @@ ENV_DEFAULTS = {
     "exclude_prefixes": "SWEEP_EXCLUDE_PREFIXES", "min_age": "SWEEP_MIN_AGE",
     "dry_run": "SWEEP_DRY_RUN", "max_aborts": "SWEEP_MAX_ABORTS",
     "concurrency": "SWEEP_CONCURRENCY", "initiator": "SWEEP_INITIATOR",
-    "check_activity": "SWEEP_CHECK_ACTIVITY",
+    "check_activity": "SWEEP_CHECK_ACTIVITY", "verify_aborts": "SWEEP_VERIFY_ABORTS",
+    "max_consecutive_failures": "SWEEP_MAX_CONSECUTIVE_FAILURES",
 }
 _LIST_SETTINGS = ("buckets", "prefixes", "exclude_prefixes")
 
@@ -52,6 +53,8 @@ class SweepSettings(BaseModel):
     concurrency: int = Field(default=16, ge=1, le=64)
     initiator: str | None = None
     check_activity: bool = True
+    verify_aborts: bool = True
+    max_consecutive_failures: int = Field(default=10, ge=1, le=10_000)
 
     @field_validator("buckets")
     @classmethod

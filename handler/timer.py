@@ -40,8 +40,12 @@ def run_timer_sweep(
         min_age=settings.age, exclude_prefixes=tuple(settings.exclude_prefixes),
         initiator=settings.initiator,
     )
-    sweeper = Sweeper(invocation, client, policy, report, dry_run=settings.dry_run,
-                      check_activity=settings.check_activity, max_aborts=settings.max_aborts)
+    sweeper = Sweeper(
+        invocation, client, policy, report, dry_run=settings.dry_run,
+        check_activity=settings.check_activity, max_aborts=settings.max_aborts,
+        verify_aborts=settings.verify_aborts,
+        max_consecutive_failures=settings.max_consecutive_failures,
+    )
     resume: Position | None = None
     targets = _targets(settings, continuation)
     targets_left = 0

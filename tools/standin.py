@@ -8,13 +8,16 @@ benchmarks). Its clock can run ahead of ours, to prove that ages use the server'
 from __future__ import annotations
 
 import bisect
+import socket
+import struct
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -24,6 +27,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 Reply = tuple[int, dict[str, str], str]
+# Faults that are not an HTTP answer. Over HTTP: RESET_AFTER_READ closes the connection
+# having read the request (nothing processed); PROCESS_THEN_RESET processes it and closes
+# without answering; HANG reads it and answers nothing for ``hang_s``; TRUNCATE sends half a
+# body. Through `responses` each becomes a ConnectionError (the client cannot tell them apart).
+RESET_AFTER_READ, PROCESS_THEN_RESET, HANG, TRUNCATE = (
+    "reset-after-read", "process-then-reset", "hang", "truncate")
+SKEW_LIMIT = timedelta(minutes=15)
 NS = "http://obs.cn-north-4.myhuaweicloud.com/doc/2015-06-30/"
 
 
@@ -44,17 +54,27 @@ class FakeUpload:
 class FakeObs:
     """Buckets of in-progress uploads, answering requests as OBS would (reference §4)."""
 
-    def __init__(self, *, server_offset: timedelta = timedelta(0), send_date: bool = True) -> None:
+    def __init__(self, *, server_offset: timedelta = timedelta(0), send_date: bool = True,
+                 check_skew: bool = False, hang_s: float = 3.0) -> None:
         self.server_offset = server_offset
         self.send_date = send_date
+        self.check_skew = check_skew
+        self.hang_s = hang_s
+        # uploadId -> how many more aborts answer 204 but leave the upload listed
+        self.ghost_aborts: Counter[str] = Counter()
+        # consulted as each connection opens: True resets it before anything is read
+        self.reset_connection: Callable[[], bool] = lambda: False
+        self.faults_injected = 0
         self.buckets: dict[str, dict[tuple[str, str], FakeUpload]] = {}
         self._sorted: dict[str, list[tuple[str, str]]] = {}
         self.aborts: Counter[tuple[str, str, str]] = Counter()
         self.requests: Counter[str] = Counter()
         self.lock = threading.Lock()
         self._serial = 0
-        # Tests replace this to inject faults: (method, bucket, key, query) -> Reply | None
-        self.fault: Callable[[str, str, str | None, dict[str, str]], Reply | None] = lambda *a: None
+        # Tests replace this to inject faults: (method, bucket, key, query) -> Reply, an
+        # action above, or None for the normal answer.
+        self.fault: Callable[[str, str, str | None, dict[str, str]], Reply | str | None] = (
+            lambda *a: None)
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc) + self.server_offset
@@ -82,7 +102,7 @@ class FakeObs:
 
     # -- answering -----------------------------------------------------------------
 
-    def answer(self, method: str, url: str) -> Reply:
+    def answer(self, method: str, url: str, headers: dict[str, str] | None = None) -> Reply | str:
         """Answer one request, path-style (``/bucket/key``) or virtual-host."""
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -97,7 +117,23 @@ class FakeObs:
             self.requests[method] += 1
         injected = self.fault(method, bucket, key, query)
         if injected is not None:
+            with self.lock:
+                self.faults_injected += 1
+            if injected == PROCESS_THEN_RESET:
+                self.answer_normally(method, bucket, key, query)
             return injected
+        if self.check_skew and headers is not None:
+            sent = headers.get("Date") or headers.get("date")
+            try:
+                skew = abs(parsedate_to_datetime(sent) - self.now()) if sent else SKEW_LIMIT * 2
+            except (TypeError, ValueError):
+                skew = SKEW_LIMIT * 2
+            if skew > SKEW_LIMIT:
+                return self._error(403, "RequestTimeTooSkewed",
+                                   "The difference between the request time and the server's time is too large.")
+        return self.answer_normally(method, bucket, key, query)
+
+    def answer_normally(self, method: str, bucket: str, key: str | None, query: dict[str, str]) -> Reply:
         if bucket not in self.buckets:
             return self._error(404, "NoSuchBucket", "The specified bucket does not exist")
         if method == "GET" and "uploads" in query and key is None:
@@ -182,6 +218,10 @@ class FakeObs:
     def _abort(self, bucket: str, key: str, upload_id: str) -> Reply:
         with self.lock:
             self.aborts[(bucket, key, upload_id)] += 1
+            if self.ghost_aborts[upload_id] > 0 and (key, upload_id) in self.buckets[bucket]:
+                self.ghost_aborts[upload_id] -= 1
+                self.faults_injected += 1
+                return 204, self._headers(content_type=None), ""  # says done, keeps it
             upload = self.buckets[bucket].pop((key, upload_id), None)
             if upload is not None:
                 ordered = self._sorted[bucket]
@@ -194,9 +234,23 @@ class FakeObs:
 
     def responses_callback(self, method: str) -> Callable[[Any], Reply]:
         def callback(request: Any) -> Reply:
-            return self.answer(method, request.url)
+            reply = self.answer(method, request.url, dict(request.headers))
+            if isinstance(reply, str):
+                import requests
+
+                raise requests.ConnectionError(f"stand-in fault: {reply}")
+            return reply
 
         return callback
+
+
+def _reset(connection: socket.socket) -> None:
+    """Close with an RST rather than a FIN, as a crashed server or middlebox does."""
+    try:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
+    except OSError:
+        pass
 
 
 def _is_path_style(host: str) -> bool:
@@ -207,8 +261,20 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     state: FakeObs
 
+    def handle(self) -> None:
+        if self.state.reset_connection():
+            with self.state.lock:
+                self.state.faults_injected += 1
+            _reset(self.connection)
+            return
+        super().handle()
+
     def _reply(self) -> None:
-        status, headers, body = self.state.answer(self.command, f"http://127.0.0.1{self.path}")
+        reply = self.state.answer(self.command, f"http://127.0.0.1{self.path}", dict(self.headers))
+        if isinstance(reply, str):
+            self._act(reply)
+            return
+        status, headers, body = reply
         data = body.encode()
         self.send_response_only(status)
         for name, value in headers.items():
@@ -216,6 +282,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _act(self, action: str) -> None:
+        self.close_connection = True
+        if action == HANG:
+            time.sleep(self.state.hang_s)
+        elif action == TRUNCATE:
+            body = b'<?xml version="1.0"?><ListMultipartUploadsResult><IsTrunc'
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n"
+                             b"Content-Length: 400\r\n\r\n" + body)
+            self.wfile.flush()
+        _reset(self.connection)
 
     do_GET = do_DELETE = _reply  # noqa: N815
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Callable, Mapping, Sequence
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -121,6 +122,8 @@ class ObsClient:
             raise ValueError("signature must be 'obs' or 'v2'")
         self.signature = OBS_SIGNATURE if signature.lower() == "obs" else V2_SIGNATURE
         self.clock = clock
+        # Seconds to add to our clock, learnt from a RequestTimeTooSkewed answer.
+        self.clock_offset = 0.0
         self.session = session or new_session(pool_size=pool_size, trust_env=trust_env)
         self.transport = Transport(
             self.session,
@@ -233,7 +236,7 @@ class ObsClient:
         headers = extension_headers(extra_headers, self.signature)
         auth = ObsAuth(
             self.credentials, scheme=self.signature, bucket=bucket,
-            path_style=self.path_style, clock=self.clock,
+            path_style=self.path_style, clock=self._signing_time,
         )
 
         def prepare() -> requests.PreparedRequest:
@@ -250,4 +253,23 @@ class ObsClient:
             return auth(prepared)
 
         response = self.transport.send(prepare, deadline=deadline)
-        return to_get_result(response, parse_body)
+        result = to_get_result(response, parse_body)
+        if result.errorCode == "RequestTimeTooSkewed" and self._learn_offset(response):
+            # As botocore does: correct the clock from the server's Date, retry once.
+            result = to_get_result(self.transport.send(prepare, deadline=deadline), parse_body)
+        return result
+
+    def _signing_time(self) -> float:
+        return self.clock() + self.clock_offset
+
+    def _learn_offset(self, response: requests.Response) -> bool:
+        """Adopt the server's clock from its Date header; False if that changes nothing."""
+        try:
+            server = parsedate_to_datetime(response.headers["Date"]).timestamp()
+        except (KeyError, TypeError, ValueError):
+            return False
+        offset = server - self.clock()
+        if abs(offset - self.clock_offset) < 1.0:
+            return False
+        self.clock_offset = offset
+        return True
