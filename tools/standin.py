@@ -324,3 +324,105 @@ def serve(state: FakeObs) -> Iterator[Served]:
         yield served
     finally:
         served.stop()
+
+
+class SyntheticObs(FakeObs):
+    """A bucket of ``count`` uploads made up on the fly: a million costs no memory.
+
+    Upload i has key ``sweep/{i:09d}``, uploadId ``{i:032X}``, was initiated three days
+    ago and has one 5 MiB part. Aborts are remembered in a bitmap (one bit per upload) so
+    that a double abort shows; listings are not shortened by them.
+    """
+
+    BUCKET = "synthetic"
+
+    def __init__(self, count: int, *, delay_s: float = 0.0) -> None:
+        super().__init__()
+        self.count = count
+        self.delay_s = delay_s
+        self.buckets[self.BUCKET] = {}
+        self.aborted = bytearray((count + 7) // 8)
+        self.double_aborts = 0
+        self.initiated = self.now() - timedelta(days=3)
+
+    def _index(self, key: str | None) -> int | None:
+        if key is None or not key.startswith("sweep/"):
+            return None
+        try:
+            index = int(key[6:])
+        except ValueError:
+            return None
+        return index if 0 <= index < self.count else None
+
+    def answer_normally(self, method: str, bucket: str, key: str | None, query: dict[str, str]) -> Reply:
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        if bucket != self.BUCKET:
+            return self._error(404, "NoSuchBucket", "The specified bucket does not exist")
+        if method == "GET" and "uploads" in query and key is None:
+            return self._synthetic_list(query)
+        index = self._index(key)
+        if index is None or query.get("uploadId") != f"{index:032X}":
+            return self._error(404, "NoSuchUpload", "The specified upload does not exist")
+        if method == "DELETE":
+            with self.lock:
+                byte, bit = divmod(index, 8)
+                seen = self.aborted[byte] & (1 << bit)
+                self.aborted[byte] |= 1 << bit
+                self.double_aborts += bool(seen)
+            return 204, self._headers(content_type=None), ""
+        upload = FakeUpload(key or "", query["uploadId"], self.initiated,
+                            parts=[(1, self.initiated, 5 * 1024 * 1024)])
+        self.buckets[self.BUCKET] = {(upload.key, upload.upload_id): upload}
+        return self._list_parts(self.BUCKET, upload.key, query)
+
+    def aborted_count(self) -> int:
+        return sum(bin(byte).count("1") for byte in self.aborted)
+
+    def _synthetic_list(self, query: dict[str, str]) -> Reply:
+        limit = min(int(query.get("max-uploads", "1000") or 1000), 1000)
+        marker = self._index(query.get("key-marker"))
+        start = 0 if marker is None else marker + 1
+        stop = min(start + limit, self.count)
+        stamp = _iso(self.initiated)
+        items = "".join(
+            f"<Upload><Key>sweep/{i:09d}</Key><UploadId>{i:032X}</UploadId><Initiator><ID>"
+            f"domain/owner:user/uploader</ID></Initiator><Owner><ID>owner</ID></Owner>"
+            f"<StorageClass>STANDARD</StorageClass><Initiated>{stamp}</Initiated></Upload>"
+            for i in range(start, stop)
+        )
+        truncated = stop < self.count
+        last = f"sweep/{stop - 1:09d}" if truncated else ""
+        last_id = f"{stop - 1:032X}" if truncated else ""
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult xmlns="{NS}">'
+            f"<Bucket>{self.BUCKET}</Bucket><NextKeyMarker>{last}</NextKeyMarker>"
+            f"<NextUploadIdMarker>{last_id}</NextUploadIdMarker><MaxUploads>{limit}</MaxUploads>"
+            f"<IsTruncated>{str(truncated).lower()}</IsTruncated>{items}</ListMultipartUploadsResult>"
+        )
+        return 200, self._headers(), body
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve a synthetic bucket in its own process (benchmarks: its CPU is not ours)."""
+    import argparse
+    import json
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--uploads", type=int, default=10_000)
+    parser.add_argument("--delay-ms", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    state = SyntheticObs(args.uploads, delay_s=args.delay_ms / 1000)
+    with serve(state) as served:
+        print(json.dumps({"endpoint": served.endpoint}), flush=True)
+        command = sys.stdin.readline()  # a line asks for the counts; EOF stops the server
+        while command:
+            print(json.dumps({"aborted": state.aborted_count(), "double_aborts": state.double_aborts,
+                              "requests": dict(state.requests)}), flush=True)
+            command = sys.stdin.readline()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -11,12 +11,10 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Callable, Mapping, Sequence
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import requests
-from requests.cookies import RequestsCookieJar
 from requests.structures import CaseInsensitiveDict
 
 from handler.obs.credentials import Credentials
@@ -30,7 +28,6 @@ from handler.obs.signer import (
     encode_query_value,
 )
 from handler.obs.transport import RetryPolicy, Transport, new_session
-from handler.obs.xmlparse import parse_list_parts, parse_list_uploads
 
 if TYPE_CHECKING:
     from handler.obs.model import GetResult
@@ -171,6 +168,8 @@ class ObsClient:
         deadline: float | None = None,
     ) -> GetResult:
         """``GET /?uploads`` (reference §4.3); body is a ListMultipartUploadsResponse."""
+        from handler.obs.xmlparse import parse_list_uploads  # listings only: keep aborts light
+
         optional = [
             ("encoding-type", encoding_type), ("delimiter", delimiter), ("prefix", prefix),
             ("max-uploads", max_uploads), ("key-marker", key_marker),
@@ -197,6 +196,8 @@ class ObsClient:
         deadline: float | None = None,
     ) -> GetResult:
         """``GET /{key}?uploadId=…`` (ListParts); body is a ListPartsResponse."""
+        from handler.obs.xmlparse import parse_list_parts
+
         query: list[tuple[str, str | None]] = [("uploadId", uploadId)]
         optional = [
             ("max-parts", max_parts), ("part-number-marker", part_number_marker),
@@ -249,7 +250,6 @@ class ObsClient:
                 {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **headers}
             )
             prepared.body = None
-            prepared._cookies = RequestsCookieJar()  # type: ignore[attr-defined]  # read by requests' redirect check
             return auth(prepared)
 
         response = self.transport.send(prepare, deadline=deadline)
@@ -264,6 +264,8 @@ class ObsClient:
 
     def _learn_offset(self, response: requests.Response) -> bool:
         """Adopt the server's clock from its Date header; False if that changes nothing."""
+        from email.utils import parsedate_to_datetime
+
         try:
             server = parsedate_to_datetime(response.headers["Date"]).timestamp()
         except (KeyError, TypeError, ValueError):

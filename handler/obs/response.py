@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from handler.obs.model import GetResult
-from handler.obs.xmlparse import parse_error, strip_default_namespace
 
 if TYPE_CHECKING:
     from requests import Response
@@ -105,6 +104,8 @@ def to_get_result(response: Response, parse_body: BodyParser | None = None) -> G
             errorCode=code, errorMessage=message, requestId=request_id or header_request_id,
             body=text, **common,
         )
+    from handler.obs.xmlparse import parse_error, strip_default_namespace  # errors only
+
     text = strip_default_namespace(text)
     error = parse_error(text)
     if error is None:  # not XML at all (a proxy's HTML page): the SDK keeps no body either

@@ -9,8 +9,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 from dataclasses import dataclass
-from email.utils import formatdate
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
@@ -67,9 +67,27 @@ SUB_RESOURCES = frozenset(
 )
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_last_date: tuple[int, str] = (-1, "")
+
+
 def http_date(epoch_seconds: float) -> str:
-    """RFC 1123 date in GMT, independent of the process locale (reference §5.1)."""
-    return formatdate(epoch_seconds, usegmt=True)
+    """RFC 1123 date in GMT, independent of the process locale (reference §5.1).
+
+    English names from tables rather than strftime's %a/%b, which follow the locale; and
+    not email.utils, whose import alone costs milliseconds of cold start.
+    """
+    global _last_date
+    second = int(epoch_seconds)
+    cached = _last_date  # one read: another thread may replace it meanwhile
+    if cached[0] != second:
+        t = time.gmtime(second)
+        text = (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+                f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
+        cached = (second, text)  # formatting costs more than signing: once a second
+        _last_date = cached
+    return cached[1]
 
 
 def encode_object_key(key: str) -> str:
@@ -130,8 +148,20 @@ def string_to_sign(
     date = "" if scheme.date_header in lowered else lowered.get("date", "")
     return (
         f"{method}\n{lowered.get('content-md5', '')}\n{lowered.get('content-type', '')}\n"
-        f"{date}\n{canonical_headers(headers, scheme)}{resource}"
+        f"{date}\n{canonical_headers(lowered, scheme)}{resource}"
     )
+
+
+def path_and_query(url: str) -> tuple[str, str]:
+    """The request target of an absolute URL, split at the first ``?``, exactly as written.
+
+    Cheaper than urlsplit, and it cannot tidy anything: what is signed is what is sent.
+    """
+    after_scheme = url.find("://") + 3
+    slash = url.find("/", after_scheme)
+    target = url[slash:] if slash != -1 else "/"
+    path, _, query = target.partition("?")
+    return path, query
 
 
 def signature(secret_access_key: str, text: str) -> str:
@@ -173,7 +203,7 @@ class ObsAuth(AuthBase):
             headers[self.scheme.security_token_header] = self.credentials.security_token
         if self.scheme.date_header not in headers:
             headers["Date"] = http_date(self.clock())
-        path, _, query = (r.path_url or "/").partition("?")
+        path, query = path_and_query(r.url or "")
         resource = canonical_resource(
             bucket=self.bucket, path=path, query=query, path_style=self.path_style,
             scheme=self.scheme,

@@ -11,23 +11,76 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.models import Response
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_environ_proxies
 
 from handler.obs.errors import ObsTransportError
+from handler.obs.signer import path_and_query
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
-    from requests import PreparedRequest, Response
+    from requests import PreparedRequest
+    from urllib3 import BaseHTTPResponse
+    from urllib3.connectionpool import ConnectionPool
 
 _RETRYABLE_EXCEPTIONS = (
     requests.ConnectionError,
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,
 )
+
+
+class LeanAdapter(HTTPAdapter):
+    """``HTTPAdapter`` minus per-call work a signed OBS call does not need.
+
+    ``send`` itself is untouched, so every request still goes through requests' adapter
+    (and `responses` sees it in tests). What changes: the connection pool is looked up once
+    per host instead of re-parsing the URL into a pool key on every call, the request
+    target is the path as prepared (no proxy), and responses skip cookie extraction (OBS
+    sets no cookies). Measured in bench/: about a quarter of the client's CPU per abort.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pools: dict[tuple[str, bool], ConnectionPool] = {}
+
+    def get_connection_with_tls_context(
+        self, request: PreparedRequest, verify: bool | str | None,
+        proxies: Mapping[str, str] | None = None, cert: Any = None,
+    ) -> ConnectionPool:
+        if proxies or cert:
+            return super().get_connection_with_tls_context(request, verify, proxies, cert)
+        url = request.url or ""
+        origin = url[: url.find("/", url.find("://") + 3) % (len(url) + 1)]
+        pool = self._pools.get((origin, bool(verify)))
+        if pool is None:
+            pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
+            self._pools[(origin, bool(verify))] = pool
+        return pool
+
+    def request_url(self, request: PreparedRequest, proxies: Mapping[str, str] | None) -> str:
+        if proxies:
+            return str(super().request_url(request, proxies))
+        path, query = path_and_query(request.url or "")
+        return f"{path}?{query}" if query else path
+
+    def build_response(self, req: PreparedRequest, resp: BaseHTTPResponse) -> Response:
+        response = Response()
+        response.status_code = resp.status
+        response.headers = CaseInsensitiveDict(resp.headers)
+        response.encoding = None
+        response.raw = resp
+        response.reason = resp.reason or ""
+        response.url = req.url or ""
+        response.request = req
+        response.connection = self
+        return response
 
 
 def new_session(*, pool_size: int, trust_env: bool = False) -> requests.Session:
@@ -38,7 +91,7 @@ def new_session(*, pool_size: int, trust_env: bool = False) -> requests.Session:
     """
     session = requests.Session()
     session.trust_env = trust_env
-    adapter = HTTPAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
+    adapter = LeanAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -73,6 +126,12 @@ class Transport:
     ) -> None:
         self.session = session
         self.endpoint = endpoint
+        # Sent straight through the adapter: Session.send would add hooks, cookie merging
+        # and a redirect check to every call, none of which a signed OBS call wants.
+        self.adapter = session.get_adapter(endpoint)
+        self.proxies = {**get_environ_proxies(endpoint), **session.proxies} if (
+            session.trust_env) else dict(session.proxies)
+        self.verify: bool | str = session.verify if session.verify is not None else True
         self.timeout = timeout
         self.retry = retry
         self.sleep = sleep
@@ -91,8 +150,9 @@ class Transport:
         while True:
             attempt += 1
             try:
-                response = self.session.send(
-                    prepare(), timeout=self._attempt_timeout(deadline), allow_redirects=False
+                response = self.adapter.send(
+                    prepare(), stream=False, timeout=self._attempt_timeout(deadline),
+                    verify=self.verify, cert=self.session.cert, proxies=self.proxies,
                 )
                 _ = response.content  # read the body now, so a reset mid-body is retried
             except _RETRYABLE_EXCEPTIONS as exc:
