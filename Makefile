@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 PYTHON_VERSION ?= 3.10
 
-.PHONY: demo test lint package bench reliability clean
+.PHONY: demo test lint package bench reliability simulate clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,21 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check handler tests tools
+	$(BIN)/ruff check handler tests tools bench
 	$(BIN)/mypy
 
 # The full reliability suite (10,000 fuzzed events, 10,000 aborts under load) and its figures.
 reliability: $(STAMP)
 	RELIABILITY_FULL=1 RELIABILITY_REPORT=1 $(BIN)/python -m pytest tests/reliability
 	@cat reliability/REPORT.md
+
+# Fan-out under a simulated FunctionGraph at 200,000 uploads (make test runs 20,000).
+simulate: $(STAMP)
+	SIM_UPLOADS=200000 $(BIN)/python -m pytest tests/fanout -s
+
+# Benchmarks against the official SDK and boto3 (several minutes); writes bench/RESULTS.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
 
 package: $(STAMP)
 	$(BIN)/python -m tools.package --python-version $(PYTHON_VERSION)

@@ -18,10 +18,10 @@ ACCEPTED_SHAPES = (
     "an abandonment {bucket, objectKey, uploadId}; a batch {uploads: [...]} of 1-1000 of them; "
     "either wrapped by APIG (body), SMN (record[].smn.message) or a CloudEvent (data); "
     "a TIMER trigger event; an OBS object event (Records[].s3 or Records[].obs, or EventGrid "
-    "data.obs); a sweep resumption {continuation: {...}}"
+    "data.obs); a sweep resumption {continuation: {...}}; a fan-out shard {fanout: {...}}"
 )
 
-Kind = Literal["abandonment", "timer", "object", "continuation", "invalid"]
+Kind = Literal["abandonment", "timer", "object", "continuation", "fanout", "invalid"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,8 @@ def classify(event: Any) -> Envelope:
         return Envelope("timer", source=event)
     if "continuation" in event and len(event) <= 2:
         return Envelope("continuation", source=event)
+    if "fanout" in event and len(event) == 1:
+        return Envelope("fanout", source=event)
     if _is_object_records(event):
         return Envelope("object", source=event)
     if "specversion" in event and "data" in event:

@@ -63,11 +63,19 @@ def _sweep(invocation: Invocation, envelope: Envelope) -> dict[str, Any]:
             from handler.objectevents import handle_object_event
 
             return handle_object_event(invocation, envelope.source)
+        if envelope.kind == "fanout":
+            from handler.fanout import run_chain
+
+            return run_chain(invocation, envelope.source["fanout"])
         from handler.sweep_config import from_continuation, from_timer
         from handler.timer import run_timer_sweep
 
         if envelope.kind == "timer":
             settings, continuation = from_timer(envelope.source, invocation.context)
+            if settings.mode == "fanout" and continuation is None:
+                from handler.fanout import plan_run
+
+                return plan_run(invocation, settings)
         else:
             continuation = from_continuation(envelope.source["continuation"])
             settings = continuation.settings

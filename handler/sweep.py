@@ -36,6 +36,8 @@ class Position:
     prefix: str
     key_marker: str | None = None
     upload_id_marker: str | None = None
+    # With a delimiter, only the uploads directly under the prefix (a fan-out root shard).
+    delimiter: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,7 @@ class Sweeper:
         pages = iter_upload_pages(
             self.client, bucket, prefix or None, key_marker=markers[0],
             upload_id_marker=markers[1], deadline=self.invocation.budget.deadline,
+            delimiter=start.delimiter,
         )
         try:
             for result in pages:
@@ -120,10 +123,10 @@ class Sweeper:
                 self.report.pages += 1
                 resume = self._page(bucket, result, page, markers, pool)
                 if resume is not None:
-                    return Position(bucket, prefix, *resume)
+                    return Position(bucket, prefix, *resume, start.delimiter)
                 markers = (page.nextKeyMarker, page.nextUploadIdMarker)
                 if page.isTruncated and self.stopping():
-                    return Position(bucket, prefix, *markers)
+                    return Position(bucket, prefix, *markers, start.delimiter)
         except ListingStuckError as exc:
             self.report.error(bucket, prefix, str(exc))
         except ListingFailedError as exc:
@@ -132,7 +135,7 @@ class Sweeper:
         except ObsTransportError as exc:
             # The listing itself could not be read: resume here next time.
             self.report.error(bucket, prefix, str(exc))
-            return Position(bucket, prefix, *markers)
+            return Position(bucket, prefix, *markers, start.delimiter)
         return None
 
     def _page(

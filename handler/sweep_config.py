@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -26,6 +26,7 @@ ENV_DEFAULTS = {
     "concurrency": "SWEEP_CONCURRENCY", "initiator": "SWEEP_INITIATOR",
     "check_activity": "SWEEP_CHECK_ACTIVITY", "verify_aborts": "SWEEP_VERIFY_ABORTS",
     "max_consecutive_failures": "SWEEP_MAX_CONSECUTIVE_FAILURES",
+    "mode": "SWEEP_MODE", "max_in_flight": "FANOUT_MAX_IN_FLIGHT",
 }
 _LIST_SETTINGS = ("buckets", "prefixes", "exclude_prefixes")
 
@@ -55,6 +56,10 @@ class SweepSettings(BaseModel):
     check_activity: bool = True
     verify_aborts: bool = True
     max_consecutive_failures: int = Field(default=10, ge=1, le=10_000)
+    # Fan-out (handler/fanout.py): plan shards and run them as asynchronous invocations.
+    mode: Literal["direct", "fanout"] = "direct"
+    shards: list[str] | None = Field(default=None, max_length=10_000)
+    max_in_flight: int = Field(default=10, ge=1, le=100)
 
     @field_validator("buckets")
     @classmethod

@@ -109,7 +109,10 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in (*SETTING_NAMES, "OBS_ACCESS_KEY_ID", "OBS_SECRET_ACCESS_KEY",
                  "OBS_SECURITY_TOKEN", "AccessKeyID", "SecretAccessKey", "SecurityToken"):
         monkeypatch.delenv(name, raising=False)
+    from handler import fanout
+
     clients.forget()
+    fanout.forget()
     yield
     clients.forget()
 

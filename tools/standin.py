@@ -97,6 +97,14 @@ class FakeObs:
             bisect.insort(self._sorted.setdefault(bucket, []), (key, uid))
             return upload
 
+    def bulk_add(self, bucket: str, uploads: list[FakeUpload]) -> None:
+        """Many uploads at once (a sort, not an insort per upload)."""
+        with self.lock:
+            table = self.buckets.setdefault(bucket, {})
+            for upload in uploads:
+                table[(upload.key, upload.upload_id)] = upload
+            self._sorted[bucket] = sorted(table)
+
     def remaining(self, bucket: str) -> set[tuple[str, str]]:
         return set(self.buckets.get(bucket, {}))
 
@@ -162,14 +170,30 @@ class FakeObs:
         limit = min(int(query.get("max-uploads", "1000") or 1000), 1000)
         marker = (query.get("key-marker", ""), query.get("upload-id-marker", ""))
         url = query.get("encoding-type") == "url"
+        delimiter = query.get("delimiter") or None
+        prefixes: list[str] = []
         with self.lock:
             ordered = self._sorted.get(bucket, [])
+            start = bisect.bisect_right(ordered, marker) if marker[0] else 0
+            if delimiter and marker[0].endswith(delimiter):
+                # The marker is a common prefix: resume after every key beneath it.
+                start = bisect.bisect_left(ordered, (marker[0] + "\U0010ffff", ""))
             # Keys sharing a prefix are contiguous in sorted order.
-            index = max(bisect.bisect_right(ordered, marker) if marker[0] else 0,
-                        bisect.bisect_left(ordered, (prefix, "")))
+            index = max(start, bisect.bisect_left(ordered, (prefix, "")))
             page: list[FakeUpload] = []
-            while index < len(ordered) and len(page) < limit and ordered[index][0].startswith(prefix):
+            last_marker: tuple[str, str] | None = None
+            while (index < len(ordered) and len(page) + len(prefixes) < limit
+                   and ordered[index][0].startswith(prefix)):
+                key = ordered[index][0]
+                rest = key[len(prefix):]
+                if delimiter and delimiter in rest:
+                    common = prefix + rest[: rest.index(delimiter) + len(delimiter)]
+                    prefixes.append(common)
+                    last_marker = (common, "")
+                    index = bisect.bisect_left(ordered, (common + "\U0010ffff", ""))
+                    continue
                 page.append(self.buckets[bucket][ordered[index]])
+                last_marker = ordered[index]
                 index += 1
             truncated = index < len(ordered) and ordered[index][0].startswith(prefix)
         enc = (lambda s: quote(s, safe="/")) if url else escape
@@ -179,16 +203,17 @@ class FakeObs:
             f"<StorageClass>STANDARD</StorageClass><Initiated>{_iso(u.initiated)}</Initiated></Upload>"
             for u in page
         )
-        last = page[-1] if page and truncated else None
+        next_key, next_id = last_marker if truncated and last_marker else ("", "")
         body = (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><ListMultipartUploadsResult xmlns="{NS}">'
             f"<Bucket>{bucket}</Bucket><KeyMarker>{enc(marker[0])}</KeyMarker>"
             f"<UploadIdMarker>{marker[1]}</UploadIdMarker>"
-            f"<NextKeyMarker>{enc(last.key) if last else ''}</NextKeyMarker>"
-            f"<NextUploadIdMarker>{last.upload_id if last else ''}</NextUploadIdMarker>"
+            f"<NextKeyMarker>{enc(next_key)}</NextKeyMarker>"
+            f"<NextUploadIdMarker>{next_id}</NextUploadIdMarker>"
             f"{'<EncodingType>url</EncodingType>' if url else ''}<MaxUploads>{limit}</MaxUploads>"
             f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>{items}"
-            "</ListMultipartUploadsResult>"
+            + "".join(f"<CommonPrefixes><Prefix>{enc(p)}</Prefix></CommonPrefixes>" for p in prefixes)
+            + "</ListMultipartUploadsResult>"
         )
         return 200, self._headers(), body
 

@@ -24,8 +24,12 @@ def iter_upload_pages(
     upload_id_marker: str | None = None,
     page_size: int = MAX_PAGE,
     deadline: float | None = None,
+    delimiter: str | None = None,
 ) -> Iterator[GetResult]:
     """Yield each ListMultipartUploads page (a 2xx GetResult) until the listing ends.
+
+    With a ``delimiter``, pages hold only the uploads directly under the prefix, and the
+    deeper "folders" as common prefixes (the fan-out planner's shards).
 
     Always asks for ``encoding-type=url`` so that keys with control characters survive
     the XML (peer-tools §2.5). Raises ListingFailedError on an error status and
@@ -33,8 +37,9 @@ def iter_upload_pages(
     """
     while True:
         result = client.listMultipartUploads(
-            bucket, prefix=prefix, max_uploads=min(page_size, MAX_PAGE), key_marker=key_marker,
-            upload_id_marker=upload_id_marker, encoding_type="url", deadline=deadline,
+            bucket, prefix=prefix, delimiter=delimiter, max_uploads=min(page_size, MAX_PAGE),
+            key_marker=key_marker, upload_id_marker=upload_id_marker, encoding_type="url",
+            deadline=deadline,
         )
         page: ListMultipartUploadsResponse | None = result.body
         if not result.ok or page is None:

@@ -221,4 +221,4 @@ def test_every_sample_is_covered() -> None:
 
 
 SWEEP_SAMPLES = {"timer.json", "obs-trigger-s3.json", "obs-trigger-obs.json", "obs-trigger-removed.json",
-                 "eventgrid-obs.json", "continuation.json"}
+                 "eventgrid-obs.json", "continuation.json", "fanout-chain.json", "timer-fanout.json"}
