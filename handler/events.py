@@ -101,10 +101,11 @@ class AbandonedUpload(BaseModel):
         return value
 
 
-def _describe(error: ValidationError) -> str:
+def describe(error: ValidationError, whole: str = "event") -> str:
+    """Every problem of a validation error as ``field: why``; never the input itself."""
     parts = []
     for item in error.errors(include_url=False, include_input=False):
-        where = ".".join(str(p) for p in item["loc"]) or "event"
+        where = ".".join(str(p) for p in item["loc"]) or whole
         message = item["msg"].removeprefix("Value error, ")
         parts.append(f"{where}: {message}")
     return "; ".join(parts)
@@ -118,7 +119,7 @@ def parse_upload(item: Any, *, relaxed_upload_id: bool) -> AbandonedUpload:
         context = {"relaxed_upload_id": relaxed_upload_id}
         return AbandonedUpload.model_validate(item, context=context)
     except ValidationError as exc:
-        raise InvalidEvent(_describe(exc)) from None
+        raise InvalidEvent(describe(exc)) from None
 
 
 def identify(item: Any) -> dict[str, str | None]:

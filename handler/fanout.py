@@ -23,15 +23,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handler.context import call
-from handler.events import InvalidEvent
+from handler.events import InvalidEvent, describe
 from handler.fgs import AsyncInvoker, DispatchError, Target
 from handler.obs.errors import ListingFailedError, ListingStuckError, ObsTransportError
 from handler.obs.paging import iter_upload_pages
-from handler.report import SweepReport
 from handler.result import bucket_not_allowed, config_error, missing_credentials
-from handler.selection import Policy
 from handler.settings import lookup
-from handler.sweep import Position, Sweeper
+from handler.sweep import Position
 from handler.sweep_config import SweepSettings  # noqa: TC001 - pydantic resolves it at run time
 
 if TYPE_CHECKING:
@@ -102,8 +100,9 @@ def invoker(invocation: Invocation) -> AsyncInvoker:
 
 def _dispatch_deadline(invocation: Invocation) -> float | None:
     deadline = invocation.budget.deadline
-    # The safety margin is what is left for handing the work on: use half of it.
-    return None if deadline is None else deadline + invocation.settings.safety_margin_ms / 2000
+    # The safety margin is the time left for handing the work on: use most of it.
+    margin_s = invocation.settings.safety_margin_ms / 1000
+    return None if deadline is None else deadline + 0.8 * margin_s
 
 
 # -- planning --------------------------------------------------------------------------
@@ -203,9 +202,7 @@ def parse_chain_event(raw: Any) -> ChainEvent:
     try:
         return ChainEvent.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                             for e in exc.errors(include_url=False, include_input=False))
-        raise InvalidEvent(f"fanout: {problems}") from None
+        raise InvalidEvent(f"fanout: {describe(exc, 'fanout')}") from None
 
 
 def run_chain(invocation: Invocation, raw: Any) -> dict[str, Any]:
@@ -224,13 +221,10 @@ def run_chain(invocation: Invocation, raw: Any) -> dict[str, Any]:
     client = invocation.client()
     if client is None:
         return missing_credentials().to_dict()
-    report = SweepReport(dry_run=settings.dry_run, log=invocation.log)
-    policy = Policy(min_age=settings.age, exclude_prefixes=tuple(settings.exclude_prefixes),
-                    initiator=settings.initiator)
-    sweeper = Sweeper(invocation, client, policy, report, dry_run=settings.dry_run,
-                      check_activity=settings.check_activity, max_aborts=settings.max_aborts,
-                      verify_aborts=settings.verify_aborts,
-                      max_consecutive_failures=settings.max_consecutive_failures)
+    from handler.timer import configured_sweeper
+
+    sweeper = configured_sweeper(invocation, client, settings)
+    report = sweeper.report
     tasks = list(event.tasks)
     done = 0
     from concurrent.futures import ThreadPoolExecutor

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from handler.events import InvalidEvent, check_bucket_name
+from handler.events import InvalidEvent, check_bucket_name, describe
 from handler.settings import lookup
 
 _DURATION = re.compile(r"(\d+)([smhd])")
@@ -115,19 +115,11 @@ def _env_defaults(context: Any) -> dict[str, Any]:
     return defaults
 
 
-def _describe(error: ValidationError) -> str:
-    problems = []
-    for item in error.errors(include_url=False, include_input=False):
-        where = ".".join(str(p) for p in item["loc"]) or "settings"
-        problems.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
-    return "; ".join(problems)
-
-
 def _validate_settings(data: Any) -> SweepSettings:
     try:
         return SweepSettings.model_validate(data)
     except ValidationError as exc:
-        raise InvalidEvent(f"sweep settings: {_describe(exc)}") from None
+        raise InvalidEvent(f"sweep settings: {describe(exc, 'settings')}") from None
 
 
 def from_timer(event: dict[str, Any], context: Any) -> tuple[SweepSettings, Continuation | None]:
@@ -150,4 +142,4 @@ def from_continuation(data: Any) -> Continuation:
     try:
         return Continuation.model_validate(data)
     except ValidationError as exc:
-        raise InvalidEvent(f"continuation: {_describe(exc)}") from None
+        raise InvalidEvent(f"continuation: {describe(exc, 'continuation')}") from None

@@ -11,6 +11,7 @@ from handler.sweep import Position, Sweeper
 
 if TYPE_CHECKING:
     from handler.invocation import Invocation
+    from handler.obs.client import ObsClient
     from handler.sweep_config import Continuation, SweepSettings
 
 
@@ -24,6 +25,22 @@ def _targets(settings: SweepSettings, continuation: Continuation | None) -> list
     return [resumed, *targets[here + 1:]]
 
 
+def configured_sweeper(
+    invocation: Invocation, client: ObsClient, settings: SweepSettings
+) -> Sweeper:
+    """The engine as a timer's settings describe it (timer sweeps and fan-out shards)."""
+    policy = Policy(
+        min_age=settings.age, exclude_prefixes=tuple(settings.exclude_prefixes),
+        initiator=settings.initiator,
+    )
+    return Sweeper(
+        invocation, client, policy, SweepReport(dry_run=settings.dry_run, log=invocation.log),
+        dry_run=settings.dry_run, check_activity=settings.check_activity,
+        max_aborts=settings.max_aborts, verify_aborts=settings.verify_aborts,
+        max_consecutive_failures=settings.max_consecutive_failures,
+    )
+
+
 def run_timer_sweep(
     invocation: Invocation, settings: SweepSettings, continuation: Continuation | None
 ) -> dict[str, Any]:
@@ -35,17 +52,8 @@ def run_timer_sweep(
     client = invocation.client()
     if client is None:
         return missing_credentials().to_dict()
-    report = SweepReport(dry_run=settings.dry_run, log=invocation.log)
-    policy = Policy(
-        min_age=settings.age, exclude_prefixes=tuple(settings.exclude_prefixes),
-        initiator=settings.initiator,
-    )
-    sweeper = Sweeper(
-        invocation, client, policy, report, dry_run=settings.dry_run,
-        check_activity=settings.check_activity, max_aborts=settings.max_aborts,
-        verify_aborts=settings.verify_aborts,
-        max_consecutive_failures=settings.max_consecutive_failures,
-    )
+    sweeper = configured_sweeper(invocation, client, settings)
+    report = sweeper.report
     resume: Position | None = None
     targets = _targets(settings, continuation)
     targets_left = 0
