@@ -12,7 +12,12 @@ from typing import Any, Protocol
 
 
 class FunctionContext(Protocol):
-    """The methods of FunctionGraph's context that the janitor calls (reference §1.2)."""
+    """The methods of FunctionGraph's context that the janitor calls (reference §1.2).
+
+    Fan-out also asks for ``getToken``, ``getFunctionName``, ``getPackage``, ``getVersion``
+    and ``getProjectID`` when present. Every call goes through ``call``, so a context that
+    lacks a method (a test's, a local run's) degrades to "not available", never a crash.
+    """
 
     def getRemainingTimeInMilliSeconds(self) -> int: ...  # noqa: N802
     def getUserData(self, key: str) -> str | None: ...  # noqa: N802

@@ -6,7 +6,7 @@ JSON-ready dict, never an exception.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from handler.envelopes import Envelope, classify
 from handler.invocation import Invocation
@@ -20,8 +20,11 @@ from handler.result import (
 )
 from handler.settings import ConfigError, load_settings
 
+if TYPE_CHECKING:
+    from handler.context import FunctionContext
 
-def handler(event: Any, context: Any) -> dict[str, Any]:
+
+def handler(event: Any, context: FunctionContext) -> dict[str, Any]:
     """Handle one invocation; see the README for the accepted events and the replies."""
     try:
         return _handle(event, context)
