@@ -210,20 +210,18 @@ def run_chain(invocation: Invocation, raw: Any) -> dict[str, Any]:
     settings = event.settings
     head = {"run_id": event.run_id, "chain": event.chain, "seq": event.seq}
     buckets = {t.bucket for t in event.tasks}
-    refused = [b for b in buckets if b not in settings.buckets
-               or not invocation.settings.bucket_allowed(b)]
-    if refused:
-        return bucket_not_allowed(", ".join(sorted(refused))).to_dict()
+    foreign = sorted(buckets - set(settings.buckets))
+    if foreign:  # a task outside its own run's settings: forged or corrupted
+        return bucket_not_allowed(", ".join(foreign)).to_dict()
     if not _first_delivery((event.run_id, event.chain, event.seq)):
         invocation.log.decision("fanout_duplicate", **head)
         return {**head, "duplicate": True}
-    invocation.pool_size = max(invocation.pool_size, settings.concurrency)
-    client = invocation.client()
-    if client is None:
-        return missing_credentials().to_dict()
-    from handler.timer import configured_sweeper
+    from handler.timer import prepare_sweep
 
-    sweeper = configured_sweeper(invocation, client, settings)
+    sweeper = prepare_sweep(invocation, settings, buckets)
+    if isinstance(sweeper, dict):
+        return sweeper
+    client = sweeper.client
     report = sweeper.report
     tasks = list(event.tasks)
     done = 0

@@ -10,6 +10,8 @@ from handler.selection import Policy
 from handler.sweep import Position, Sweeper
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from handler.invocation import Invocation
     from handler.obs.client import ObsClient
     from handler.sweep_config import Continuation, SweepSettings
@@ -41,18 +43,27 @@ def configured_sweeper(
     )
 
 
-def run_timer_sweep(
-    invocation: Invocation, settings: SweepSettings, continuation: Continuation | None
-) -> dict[str, Any]:
-    """Sweep within the time budget; the reply carries a continuation if work remains."""
-    refused = [b for b in settings.buckets if not invocation.settings.bucket_allowed(b)]
+def prepare_sweep(
+    invocation: Invocation, settings: SweepSettings, buckets: Iterable[str]
+) -> Sweeper | dict[str, Any]:
+    """Allow-list, credentials, then the engine; a dict is the refusal to reply with."""
+    refused = sorted({b for b in buckets if not invocation.settings.bucket_allowed(b)})
     if refused:
         return bucket_not_allowed(", ".join(refused)).to_dict()
     invocation.pool_size = max(invocation.pool_size, settings.concurrency)
     client = invocation.client()
     if client is None:
         return missing_credentials().to_dict()
-    sweeper = configured_sweeper(invocation, client, settings)
+    return configured_sweeper(invocation, client, settings)
+
+
+def run_timer_sweep(
+    invocation: Invocation, settings: SweepSettings, continuation: Continuation | None
+) -> dict[str, Any]:
+    """Sweep within the time budget; the reply carries a continuation if work remains."""
+    sweeper = prepare_sweep(invocation, settings, settings.buckets)
+    if isinstance(sweeper, dict):
+        return sweeper
     report = sweeper.report
     resume: Position | None = None
     targets = _targets(settings, continuation)
