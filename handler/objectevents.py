@@ -8,13 +8,13 @@ ObjectRemoved events never abort anything.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from handler.events import InvalidEvent, check_bucket_name
+from handler.obs.xmlparse import parse_timestamp
 from handler.report import SweepReport
 from handler.result import bucket_not_allowed, missing_credentials
 from handler.selection import Policy
@@ -27,27 +27,12 @@ if TYPE_CHECKING:
 
 DEFAULT_GRACE = "1h"
 MIN_GRACE = timedelta(minutes=5)
-_FRACTION = re.compile(r"(\.\d{6})\d+")
-
-
 @dataclass(frozen=True, slots=True)
 class ObjectRecord:
     bucket: str
     key: str
     event_name: str
     event_time: datetime | None
-
-
-def parse_event_time(value: Any) -> datetime | None:
-    """ISO-8601 with up to nanoseconds (EventGrid sends nine digits); None if unusable."""
-    if not isinstance(value, str) or not value:
-        return None
-    text = _FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def _record(raw: dict[str, Any], cloud_time: datetime | None) -> ObjectRecord:
@@ -63,7 +48,7 @@ def _record(raw: dict[str, Any], cloud_time: datetime | None) -> ObjectRecord:
         check_bucket_name(bucket)
     except ValueError as exc:
         raise InvalidEvent(f"bucket: {exc}") from None
-    times = [t for t in (parse_event_time(raw.get("eventTime")), cloud_time) if t is not None]
+    times = [t for t in (parse_timestamp(raw.get("eventTime")), cloud_time) if t is not None]
     # The earliest clock wins: a sample shows eventTime eight hours after the CloudEvent's
     # time, and trusting the later one would let young uploads pass as orphans.
     return ObjectRecord(bucket, key, str(raw.get("eventName", "")), min(times, default=None))
@@ -75,7 +60,7 @@ def parse_object_event(event: dict[str, Any]) -> list[ObjectRecord]:
     data = event.get("data")
     if not isinstance(data, dict):
         raise InvalidEvent("the CloudEvent has no data object")
-    return [_record(data, parse_event_time(event.get("time")))]
+    return [_record(data, parse_timestamp(event.get("time")))]
 
 
 def _grace(invocation: Invocation) -> timedelta:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from handler.obs.errors import ListingFailedError, ListingStuckError, ObsTransportError
 from handler.obs.paging import iter_part_pages, iter_upload_pages
+from handler.result import outcome_of
 from handler.selection import server_time
 
 if TYPE_CHECKING:
@@ -202,16 +203,11 @@ class Sweeper:
             return True
         verified: bool | None = None
         error_code = result.errorCode
-        if result.ok:
-            outcome = "aborted"
-            if self.verify_aborts:
-                verified = self.verify(bucket, upload)
-                if verified is False:
-                    outcome, error_code = "failed", "StillListed"
-        elif result.status == 404 and result.errorCode == "NoSuchUpload":
-            outcome = "already_gone"
-        else:
-            outcome = "failed"
+        outcome = outcome_of(result)
+        if outcome == "aborted" and self.verify_aborts:
+            verified = self.verify(bucket, upload)
+            if verified is False:
+                outcome, error_code = "failed", "StillListed"
         self._decide(bucket, upload, outcome, server_now, result, error_code, size, verified)
         return True
 
@@ -253,7 +249,7 @@ class Sweeper:
             for result in iter_part_pages(self.client, bucket, upload.key, upload.uploadId,
                                           deadline=self.invocation.budget.deadline):
                 if result.status == 404:
-                    gone = result.errorCode == "NoSuchUpload"
+                    gone = outcome_of(result) == "already_gone"
                     return Activity("gone" if gone else "failed", result=result,
                                     error_code=result.errorCode)
                 now = server_time(result) or server_now

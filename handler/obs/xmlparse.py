@@ -24,6 +24,7 @@ from handler.obs.model import (
 # The SDK removes the first ``xmlns="http…"`` from the error text it returns as ``body``
 # (reference §5.9); we remove every default namespace declaration, whatever its scheme.
 _DEFAULT_NAMESPACE = re.compile(r'xmlns="[^"]*"')
+_FRACTION = re.compile(r"\.(\d+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +86,15 @@ def _bool(node: ET.Element, path: str) -> bool:
     return (_text(node, path) or "").lower() == "true"
 
 
-def parse_timestamp(value: str | None) -> datetime | None:
-    """``2015-07-01T02:30:54.582Z`` as an aware UTC datetime (reference §4.3)."""
-    if not value:
+def parse_timestamp(value: object) -> datetime | None:
+    """ISO-8601 such as ``2015-07-01T02:30:54.582Z`` (reference §4.3) as an aware UTC
+    datetime; None if unusable. Any number of fraction digits (EventGrid sends nine):
+    Python 3.10's fromisoformat, FunctionGraph's runtime, takes only three or six."""
+    if not isinstance(value, str) or not value.strip():
         return None
+    text = _FRACTION.sub(lambda m: "." + (m.group(1) + "00000")[:6], value.strip())
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
     if parsed.tzinfo is None:
