@@ -1,15 +1,26 @@
-"""Aborting the uploads named by abandonment events, each item on its own."""
+"""The abandonment route: validate each upload on its own, then abort it.
+
+Every item gets its own entry, whatever happens to the others (Powertools' batch rule):
+an invalid item is rejected without a request, and even a bug while handling one item
+fails that item only.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING, Any
 
-from handler.events import AbandonedUpload, InvalidEvent, identify, parse_upload
+from handler.events.abandonment import AbandonedUpload, identify, parse_upload
+from handler.events.errors import InvalidEvent
 from handler.obs.errors import ObsTransportError
 from handler.result import (
+    BatchEntry,
+    GetResultDict,
+    Outcome,
+    batch_report,
     bucket_not_allowed,
     deadline_exceeded,
+    internal_error,
     invalid_event,
     missing_credentials,
     outcome_of,
@@ -17,8 +28,10 @@ from handler.result import (
 )
 
 if TYPE_CHECKING:
-    from handler.invocation import Invocation
+    from handler.events.classify import Abandonment
     from handler.obs.model import GetResult
+    from handler.result import Reply
+    from handler.runtime import Invocation
 
 
 def screen(invocation: Invocation, raw: Any) -> tuple[AbandonedUpload | None, GetResult | None]:
@@ -48,28 +61,31 @@ def abort_upload(invocation: Invocation, upload: AbandonedUpload) -> GetResult:
         return transport_error(str(exc))
 
 
-def process_item(invocation: Invocation, raw: Any) -> dict[str, Any]:
+def process_item(invocation: Invocation, raw: Any) -> BatchEntry:
     """Screen and abort one item; return its report entry and log the decision."""
     started = time.monotonic()
-    upload, refusal = screen(invocation, raw)
-    if refusal is not None:
-        result, outcome = refusal, "rejected"
-    else:
+    upload, result = screen(invocation, raw)
+    outcome: Outcome = "rejected"
+    if result is None:
         assert upload is not None
-        result = abort_upload(invocation, upload)
-        outcome = outcome_of(result)
-    ids = (
-        {"bucket": upload.bucket, "objectKey": upload.objectKey, "uploadId": upload.uploadId}
-        if upload is not None else identify(raw)
-    )
+        try:
+            result = abort_upload(invocation, upload)
+            outcome = outcome_of(result)
+        except Exception as exc:  # a bug on one item must not sink the batch
+            result, outcome = internal_error(exc), "failed"
+    ids = ({"bucket": upload.bucket, "objectKey": upload.objectKey, "uploadId": upload.uploadId}
+           if upload is not None else identify(raw, relaxed_upload_id=
+                                               invocation.settings.relaxed_upload_id))
     invocation.log.decision(
         "abort", **ids, outcome=outcome, status=result.status, errorCode=result.errorCode,
         requestId=result.requestId, duration_ms=round((time.monotonic() - started) * 1000, 1),
     )
-    return {**ids, "outcome": outcome, "result": result}
+    reply: GetResultDict = result.to_dict()  # type: ignore[assignment]
+    return {"bucket": ids["bucket"], "objectKey": ids["objectKey"], "uploadId": ids["uploadId"],
+            "outcome": outcome, "result": reply}
 
 
-def process_items(invocation: Invocation, items: list[Any]) -> list[dict[str, Any]]:
+def process_items(invocation: Invocation, items: list[Any]) -> list[BatchEntry]:
     """Process a batch concurrently; entries come back in input order."""
     workers = min(invocation.settings.batch_concurrency, len(items))
     if workers <= 1:
@@ -78,3 +94,11 @@ def process_items(invocation: Invocation, items: list[Any]) -> list[dict[str, An
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(lambda item: process_item(invocation, item), items))
+
+
+def handle_abandonment(invocation: Invocation, event: Abandonment) -> tuple[Reply, int]:
+    """The route: one GetResult for a single upload, else a batch report."""
+    if event.single:
+        entry = process_item(invocation, event.items[0])
+        return dict(entry["result"]), entry["result"]["status"] or 500
+    return dict(batch_report(process_items(invocation, event.items))), 200

@@ -1,93 +1,134 @@
 """FunctionGraph entry point: ``handler(event, context)`` (handler string ``index.handler``).
 
-The one catch-all of the project lives here: whatever happens, the runtime gets a
-JSON-ready dict, never an exception.
+Parse, route, reply. ``classify`` says what an event is; the route table sends each kind
+to the module that owns it (imported lazily, so an abort never pays for the sweep's
+imports); refusals (``Refusal``, ``InvalidEvent``, ``ConfigError``) are caught here once;
+and the one catch-all of the project makes sure the runtime gets a JSON-ready dict,
+never an exception. Whatever leaves is scrubbed of the invocation's secrets and fitted
+under FunctionGraph's 6 MB reply limit.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from handler.envelopes import Envelope, classify
-from handler.invocation import Invocation
+from handler.events.classify import (
+    Abandonment,
+    FanoutLink,
+    Invalid,
+    ObjectEvent,
+    Resumption,
+    Timer,
+    classify,
+)
+from handler.events.errors import InvalidEvent
 from handler.logs import DecisionLog
 from handler.result import (
+    Refusal,
     apig_reply,
-    batch_report,
     config_error,
+    fit_reply,
     internal_error,
     invalid_event,
 )
+from handler.runtime import Invocation, call, secrets_of
 from handler.settings import ConfigError, load_settings
 
 if TYPE_CHECKING:
-    from handler.context import FunctionContext
+    from collections.abc import Callable
+
+    from handler.events.classify import Classified
+    from handler.result import Reply
+    from handler.runtime import FunctionContext
+
+
+def _abandonment(invocation: Invocation, event: Any) -> tuple[Reply, int]:
+    from handler.abort import handle_abandonment
+
+    return handle_abandonment(invocation, event)
+
+
+def _timer(invocation: Invocation, event: Any) -> tuple[Reply, int]:
+    from handler.sweep.timer import handle_timer
+
+    return handle_timer(invocation, event), 200
+
+
+def _resumption(invocation: Invocation, event: Any) -> tuple[Reply, int]:
+    from handler.sweep.timer import handle_resumption
+
+    return handle_resumption(invocation, event), 200
+
+
+def _object(invocation: Invocation, event: Any) -> tuple[Reply, int]:
+    from handler.sweep.object import handle_object_event
+
+    return handle_object_event(invocation, event), 200
+
+
+def _fanout(invocation: Invocation, event: Any) -> tuple[Reply, int]:
+    from handler.fanout.chain import handle_chain
+
+    return handle_chain(invocation, event), 200
+
+
+ROUTES: dict[type, Callable[[Invocation, Any], tuple[Reply, int]]] = {
+    Abandonment: _abandonment,
+    Timer: _timer,
+    Resumption: _resumption,
+    ObjectEvent: _object,
+    FanoutLink: _fanout,
+}
 
 
 def handler(event: Any, context: FunctionContext) -> dict[str, Any]:
     """Handle one invocation; see the README for the accepted events and the replies."""
+    scrub = _scrubber([])
+    log: DecisionLog | None = None
     try:
-        return _handle(event, context)
+        scrub = _scrubber(secrets_of(context))
+        log = DecisionLog(context, scrub)
+        return scrub(_handle(classify(event), context, log))  # type: ignore[no-any-return]
     except Exception as exc:  # the catch-all: report, never raise to the runtime
-        DecisionLog(context).decision("crash", error=type(exc).__name__)
-        return internal_error(exc).to_dict()
+        # DecisionLog never raises: a broken logger falls back to stderr, then to nothing.
+        (log or DecisionLog(None)).decision("crash", error=type(exc).__name__)
+        return scrub(internal_error(exc).to_dict())  # type: ignore[no-any-return]
 
 
-def _handle(event: Any, context: Any) -> dict[str, Any]:
-    envelope = classify(event)
-    if envelope.kind == "invalid":
-        return _reply(envelope, invalid_event(envelope.problem or "invalid event").to_dict(), 400)
+def _handle(kind: Classified, context: object, log: DecisionLog) -> Reply:
+    apig = isinstance(kind, (Abandonment, Invalid)) and kind.apig
     try:
-        settings = load_settings(context)
-    except ConfigError as exc:
-        return _reply(envelope, config_error(str(exc)).to_dict(), 500)
-    invocation = Invocation.start(context, settings)
-    if envelope.kind == "abandonment":
-        return _abandonment(invocation, envelope)
-    return _sweep(invocation, envelope)
-
-
-def _abandonment(invocation: Invocation, envelope: Envelope) -> dict[str, Any]:
-    from handler.abort import process_item, process_items
-
-    if envelope.single:
-        result = process_item(invocation, envelope.items[0])["result"]
-        return _reply(envelope, result.to_dict(), result.status or 500)
-    entries = process_items(invocation, envelope.items)
-    report = batch_report([{**e, "result": e["result"].to_dict()} for e in entries])
-    return _reply(envelope, report, 200)
-
-
-def _sweep(invocation: Invocation, envelope: Envelope) -> dict[str, Any]:
-    from handler.events import InvalidEvent
-
-    try:
-        if envelope.kind == "object":
-            from handler.objectevents import handle_object_event
-
-            return handle_object_event(invocation, envelope.source)
-        if envelope.kind == "fanout":
-            from handler.fanout import run_chain
-
-            return run_chain(invocation, envelope.source["fanout"])
-        from handler.sweep_config import from_continuation, from_timer
-        from handler.timer import run_timer_sweep
-
-        if envelope.kind == "timer":
-            settings, continuation = from_timer(envelope.source, invocation.context)
-            if settings.mode == "fanout" and continuation is None:
-                from handler.fanout import plan_run
-
-                return plan_run(invocation, settings)
-        else:
-            continuation = from_continuation(envelope.source["continuation"])
-            settings = continuation.settings
-        return run_timer_sweep(invocation, settings, continuation)
+        if isinstance(kind, Invalid):
+            raise InvalidEvent(kind.problem)
+        settings = load_settings(lambda name: call(context, "getUserData", name))
+        invocation = Invocation.start(context, settings, log)
+        payload, status = ROUTES[type(kind)](invocation, kind)
     except InvalidEvent as exc:
-        return invalid_event(str(exc)).to_dict()
-    except ValueError as exc:  # a sweep setting from the environment
-        return config_error(str(exc)).to_dict()
+        payload, status = invalid_event(str(exc)).to_dict(), 400
+    except ConfigError as exc:
+        payload, status = config_error(str(exc)).to_dict(), 500
+    except Refusal as refusal:
+        payload, status = refusal.result.to_dict(), refusal.result.status or 500
+    payload = fit_reply(payload)
+    return dict(apig_reply(payload, status)) if apig else payload
 
 
-def _reply(envelope: Envelope, payload: dict[str, Any], status: int) -> dict[str, Any]:
-    return apig_reply(payload, status) if envelope.apig else payload
+def _scrubber(secrets: list[str]) -> Callable[[Any], Any]:
+    """Replace every secret in a JSON-ready value (strings anywhere, keys included)."""
+    secrets = sorted({s for s in secrets if len(s) >= 8}, key=len, reverse=True)
+
+    def scrub(value: Any) -> Any:
+        if not secrets:
+            return value
+        if isinstance(value, str):
+            for secret in secrets:
+                if secret in value:
+                    value = value.replace(secret, "***")
+            return value
+        if isinstance(value, dict):
+            return {scrub(k): scrub(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [scrub(item) for item in value]
+        return value
+
+    return scrub

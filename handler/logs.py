@@ -1,45 +1,55 @@
 """One JSON line per decision, through the context's logger when it has one.
 
-Only the fields passed in are written: never headers, never credentials.
+Only the fields passed in are written (never headers, never credentials), and each line
+is scrubbed of the invocation's secrets before it is written, whatever a server echoed
+into a field. Logging never fails an invocation: a logger that raises (a full disk, a
+closed pipe) is replaced by stderr, and if that fails too the line is dropped.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from handler.context import call
+from handler.runtime import call, text_of
 
-_LOGGER = logging.getLogger("obs_mpu_janitor")
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
-def _stdlib_logger() -> logging.Logger:
-    # FunctionGraph collects stdout; without a handler, INFO lines would be dropped.
-    if not _LOGGER.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        _LOGGER.addHandler(handler)
-    if _LOGGER.level == logging.NOTSET:
-        _LOGGER.setLevel(logging.INFO)
-    return _LOGGER
+def _no_scrub(text: str) -> str:
+    return text
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 class DecisionLog:
-    """Writes decisions as JSON lines; the context's logger wins over stdlib logging."""
+    """Writes decisions as JSON lines; the context's logger wins over stderr."""
 
-    def __init__(self, context: Any) -> None:
-        runtime_logger = call(context, "getLogger")
-        self._runtime_info = getattr(runtime_logger, "info", None)
-        self._request_id = call(context, "getRequestID")
+    def __init__(self, context: object, scrub: Callable[[str], str] = _no_scrub) -> None:
+        self._write: Callable[[str], None] = _stderr
+        logger = call(context, "getLogger")
+        info = getattr(logger, "info", None) if logger is not None else None
+        if callable(info):
+            self._write = info
+        self._request_id = text_of(context, "getRequestID")
+        self.scrub = scrub
 
     def decision(self, action: str, **fields: Any) -> None:
         record = {"action": action, **fields}
         if self._request_id:
             record["invocation"] = self._request_id
-        line = json.dumps(record, ensure_ascii=False, default=str)
-        if callable(self._runtime_info):
-            self._runtime_info(line)
-        else:
-            _stdlib_logger().info(line)
+        try:
+            line = self.scrub(json.dumps(record, ensure_ascii=False, default=str))
+        except (TypeError, ValueError, RecursionError):
+            line = json.dumps({"action": action, "error": "unloggable fields"})
+        for write in (self._write, _stderr):
+            try:
+                write(line)
+                return
+            except Exception:
+                self._write = _stderr
+                continue

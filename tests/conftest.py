@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import responses
 
-from handler import clients
+from handler import runtime
 from handler.index import handler
+from handler.settings import VARIABLES as SETTING_NAMES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -104,17 +105,15 @@ class FakeContext:
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test sees the developer's OBS settings or a client cached by another test."""
-    from handler.settings import SETTING_NAMES
-
     for name in (*SETTING_NAMES, "OBS_ACCESS_KEY_ID", "OBS_SECRET_ACCESS_KEY",
                  "OBS_SECURITY_TOKEN", "AccessKeyID", "SecretAccessKey", "SecurityToken"):
         monkeypatch.delenv(name, raising=False)
-    from handler import fanout
+    from handler.fanout.chain import forget_deliveries
 
-    clients.forget()
-    fanout.forget()
+    runtime.drop_cached_client()
+    forget_deliveries()
     yield
-    clients.forget()
+    runtime.drop_cached_client()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from handler.index import handler
-from handler.local import LocalContext
+from tools.localcontext import LocalContext
 from tools.localobs import local_obs
 
 EVENTS = "events"

@@ -148,9 +148,9 @@ def test_without_an_identity_fanout_is_a_config_error(obs: responses.RequestsMoc
 
 
 def test_a_failed_dispatch_is_reported_not_lost(obs: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch) -> None:
-    import handler.fgs
+    import handler.fanout.fgs
 
-    monkeypatch.setattr(handler.fgs.time, "sleep", lambda s: None)
+    monkeypatch.setattr(handler.fanout.fgs.time, "sleep", lambda s: None)
     state = populated()
     mock_obs(obs, state)
     obs.add("POST", DISPATCH, body=requests.ConnectionError("unreachable"))

@@ -166,18 +166,18 @@ def test_environment_keys_when_no_agency(monkeypatch: pytest.MonkeyPatch, obs: r
 
 
 def test_client_reused_while_warm_and_renewed_on_rotation(context: FakeContext, obs: responses.RequestsMock) -> None:
-    from handler import clients
+    from handler.runtime import cached_client
 
     upload = _canonical(load_event("abort.json"))
     for _ in range(3):
         expect_abort(obs, upload)
     invoke(load_event("abort.json"), context)
-    first = clients._cached[1]
+    first = cached_client()
     invoke(load_event("abort.json"), context)
-    assert clients._cached[1] is first
+    assert cached_client() is first
     context.secret_key = "ROTATED-" + context.secret_key
     invoke(load_event("abort.json"), context)
-    assert clients._cached[1] is not first
+    assert cached_client() is not first
 
 
 def test_transport_failure_is_a_structured_result(context: FakeContext, obs: responses.RequestsMock) -> None:

@@ -11,7 +11,7 @@ import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handler.events import AbandonedUpload
+from handler.events.abandonment import AbandonedUpload
 from tests.conftest import ENDPOINT, FakeContext, invoke
 
 json_values = st.recursive(

@@ -81,16 +81,32 @@ def test_three_pages_abort_exactly_the_stale_inactive_included(context: FakeCont
 
 
 def test_ages_use_the_servers_clock(context: FakeContext, lenient_obs: Any) -> None:
-    state = FakeObs(server_offset=2 * HOURS)  # OBS's clock runs two hours ahead of ours
-    # Initiated 25 h ago by OBS's clock, i.e. 23 h ago by ours: stale on the server's clock.
-    old = state.add_upload("examplebucket", "a", age=25 * HOURS)
-    state.add_upload("examplebucket", "b", age=23 * HOURS)
+    minutes = timedelta(minutes=1)
+    state = FakeObs(server_offset=10 * minutes)  # OBS's clock runs ten minutes ahead of ours
+    # Initiated 24 h 5 min ago by OBS's clock, i.e. 23 h 55 min ago by ours: stale on the
+    # server's clock, which is within the 15-minute bound.
+    old = state.add_upload("examplebucket", "a", age=24 * HOURS + 5 * minutes)
+    state.add_upload("examplebucket", "b", age=24 * HOURS - 5 * minutes)
     mock(lenient_obs, state)
     reply = invoke(timer(buckets=["examplebucket"], min_age="24h"), context)
     assert state.aborts == {("examplebucket", "a", old.upload_id): 1}
-    assert 7190 <= reply["summary"]["clock_skew_s"] <= 7210
+    assert 590 <= reply["summary"]["clock_skew_s"] <= 610
     ages = {u["key"]: u["age_s"] for u in reply["uploads"]}
-    assert 25 * 3600 - 5 <= ages["a"] <= 25 * 3600 + 5
+    assert 24 * 3600 + 295 <= ages["a"] <= 24 * 3600 + 305
+
+
+@pytest.mark.parametrize("offset_h", [2, -2, 24 * 30, 24 * 365])
+def test_a_server_clock_beyond_the_bound_aborts_nothing(context: FakeContext, lenient_obs: Any,
+                                                         offset_h: int) -> None:
+    state = FakeObs(server_offset=offset_h * HOURS)
+    state.add_upload("examplebucket", "a", age=48 * HOURS + abs(offset_h) * HOURS)
+    mock(lenient_obs, state)
+    reply = invoke(timer(buckets=["examplebucket"], min_age="24h"), context)
+    assert not state.aborts
+    assert reply["summary"]["skipped_clock"] == 1 and reply["summary"]["aborted"] == 0
+    assert "SWEEP_MAX_CLOCK_SKEW" in reply["errors"][0]["error"]
+    dry = invoke(timer(buckets=["examplebucket"], min_age="24h", dry_run=True), context)
+    assert dry["summary"]["would_abort"] == 1 and "SWEEP_MAX_CLOCK_SKEW" in dry["errors"][0]["error"]
 
 
 def test_dry_run_sends_no_delete(context: FakeContext, lenient_obs: Any) -> None:
@@ -126,7 +142,7 @@ def test_stuck_marker_gives_an_error_and_a_partial_report(context: FakeContext, 
 
 def test_continuation_resumes_without_loss_or_double_aborts(context: FakeContext, lenient_obs: Any,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    import handler.context as handler_context
+    import handler.runtime as handler_context
 
     state = FakeObs()
     stale = populate_mixed(state)

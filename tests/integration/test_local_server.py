@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from handler.local import LocalContext
 from tests.conftest import invoke, load_event
+from tools.localcontext import LocalContext
 
 if TYPE_CHECKING:
     from tools.localobs import LocalObs

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from handler.sweep_config import SweepSettings
+from handler.events.timer import SweepSettings
 from tools.package import SHIM
 
 ROOT = Path(__file__).resolve().parents[2]

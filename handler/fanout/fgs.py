@@ -1,8 +1,9 @@
-"""Asynchronous invocation of this very function through FunctionGraph's API (reference §7).
+"""Asynchronous invocation of this very function through FunctionGraph's API.
 
 ``POST /v2/{project_id}/fgs/functions/{function_urn}/invocations-async`` with the agency's
-IAM token (``context.getToken()``) as ``X-Auth-Token``; 202 and a request id on success.
-Written on ``requests`` like the OBS client; the token is never logged or returned.
+IAM token (``context.getToken()``) as ``X-Auth-Token``; 202 and a request id on success
+(docs/functiongraph.md, "Asynchronous invocation"). Written on ``requests`` like the OBS
+client; the token is never logged or returned.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from handler.obs.transport import RetryPolicy
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-MAX_ASYNC_BODY = 256 * 1024  # reference §1.5: asynchronous request bodies
+MAX_ASYNC_BODY = 256 * 1024  # FunctionGraph's limit on asynchronous request bodies
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# 429 with FSS.0429 means the function is disabled, not throttled: retrying cannot help
+# (throttled asynchronous events are retried by the platform itself).
+_FINAL_ERROR_CODES = frozenset({"FSS.0429"})
 
 
 class DispatchError(Exception):
@@ -58,6 +62,15 @@ class AsyncInvoker:
         self.sleep = sleep or (lambda seconds: time.sleep(seconds))
         self.rng = random.Random()
 
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> AsyncInvoker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def invoke(self, event: dict[str, Any], *, deadline: float | None = None) -> str:
         """Queue ``event`` for an asynchronous run; return FunctionGraph's request id.
 
@@ -81,8 +94,9 @@ class AsyncInvoker:
             else:
                 if response.status_code in (200, 202):
                     return _request_id(response)
-                problem = f"status {response.status_code} {_error_code(response)}"
-                if response.status_code not in _RETRY_STATUSES:
+                code = _error_code(response)
+                problem = f"status {response.status_code} {code}"
+                if response.status_code not in _RETRY_STATUSES or code in _FINAL_ERROR_CODES:
                     break
             delay = self.retry.delay(attempt, self.rng)
             if attempt > self.retry.max_retry_count or (
@@ -97,7 +111,7 @@ def _request_id(response: requests.Response) -> str:
         document = response.json()
     except ValueError:
         return ""
-    # v1 and v2 of the API spell it differently (reference §7).
+    # v1 and v2 of the API spell it differently.
     return str(document.get("request_id") or document.get("requestId") or "")
 
 

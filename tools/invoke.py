@@ -1,4 +1,4 @@
-"""``python -m handler``: run the function locally.
+"""``python -m tools.invoke``: run the function locally (dev-only; not in the deploy zip).
 
 ``invoke EVENT.json`` runs the real handler on a sample event with a stand-in context;
 ``sweep --bucket B --older-than 24h`` is a one-off safe sweep (what ``obsutil abort -r``
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from handler.local import LocalContext
+from tools.localcontext import LocalContext
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -24,7 +24,7 @@ def _key_value(text: str) -> tuple[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m handler", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.invoke", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     invoke = commands.add_parser("invoke", help="run the handler on an event file")
     invoke.add_argument("event", type=Path, help="a JSON event file, e.g. events/abort.json")
@@ -120,3 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print_summary(report)
     return 0 if "summary" in report and report["summary"]["failed"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

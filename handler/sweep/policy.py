@@ -1,35 +1,26 @@
 """Which uploads a sweep may abort: pure functions of the listing and the server's clock.
 
-Ages are measured on OBS's clock (the responses' Date header), never the function's:
-a runner with a skewed clock must not shift the cutoff (peer-tools §2.11).
+Ages are measured on OBS's clock (the responses' Date header), never the function's: a
+runner with a skewed clock must not shift the cutoff (rclone and obsutil use the local
+clock; S3's lifecycle rules use the service's). The engine decides which clock it trusts
+(handler/sweep/clock.py); these rules only compare.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime, timedelta
 
-    from handler.obs.model import GetResult, Part, Upload
+    from handler.obs.model import Part, Upload
 
 Verdict = Literal[
-    "selected", "skipped_young", "skipped_excluded", "skipped_initiator", "skipped_other_key"
+    "selected", "skipped_young", "skipped_excluded", "skipped_initiator", "skipped_outside",
+    "skipped_clock", "skipped_other_key",
 ]
-
-
-def server_time(result: GetResult) -> datetime | None:
-    """The Date header of an OBS response as an aware datetime; None if absent or bad."""
-    for name, value in result.header or ():
-        if name == "date":
-            try:
-                return parsedate_to_datetime(value)
-            except (TypeError, ValueError):
-                return None
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +38,23 @@ class Policy:
         now = server_now if self.reference_time is None else min(server_now, self.reference_time)
         return now - self.min_age
 
-    def judge(self, upload: Upload, server_now: datetime) -> Verdict:
+    def judge(self, upload: Upload, server_now: datetime | None, prefix: str = "",
+              delimiter: str | None = None) -> Verdict:
+        """What to do with one listed upload of the listing of ``prefix``; with no
+        trusted clock (``server_now`` None) nothing is selected."""
         if self.exact_key is not None and upload.key != self.exact_key:
             return "skipped_other_key"
-        if any(upload.key.startswith(prefix) for prefix in self.exclude_prefixes):
+        # The server's answer is checked, not trusted: a server that ignores prefix= must
+        # not get an upload outside it (or under an excluded prefix) aborted.
+        if not upload.key.startswith(prefix) or (
+                delimiter and delimiter in upload.key[len(prefix):]):
+            return "skipped_outside"
+        if any(upload.key.startswith(excluded) for excluded in self.exclude_prefixes):
             return "skipped_excluded"
         if self.initiator is not None and upload.initiator.id != self.initiator:
             return "skipped_initiator"
+        if server_now is None:
+            return "skipped_clock"
         # An upload whose start time is unknown is not known to be old: keep it.
         if upload.initiated is None or upload.initiated > self.cutoff(server_now):
             return "skipped_young"

@@ -1,7 +1,8 @@
 """The sweep report: counts per bucket, a capped list of per-upload entries, errors.
 
 The detail list is capped (all failures kept, the rest counted) so that a sweep of a
-million uploads still replies far under FunctionGraph's 6 MB limit (reference §1.5).
+million uploads still replies far under FunctionGraph's 6 MB limit; the entry point's
+``fit_reply`` is the last guard.
 """
 
 from __future__ import annotations
@@ -10,33 +11,63 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from handler.logs import DecisionLog
     from handler.obs.model import Upload
+    from handler.result import Outcome
 
 COUNTERS = (
     "seen", "selected", "aborted", "would_abort", "already_gone", "skipped_young",
-    "skipped_active", "skipped_excluded", "skipped_initiator", "failed", "deferred",
+    "skipped_active", "skipped_excluded", "skipped_initiator", "skipped_outside",
+    "skipped_clock", "invalid_entry", "failed", "deferred",
 )
 DEFAULT_DETAIL_CAP = 1000
+_BYTES_PER_GB = 1024 ** 3  # OBS bills storage per GB of 2^30 bytes
+
+
+class SweepEntry(TypedDict, total=False):
+    bucket: str
+    key: str
+    uploadId: str
+    initiated: str | None
+    age_s: float | None
+    outcome: Outcome
+    status: int | None
+    requestId: str | None
+    bytes: int | None
+    errorCode: str
+    verified: bool
+
+
+class SweepReply(TypedDict):
+    dry_run: bool
+    summary: dict[str, Any]
+    uploads: list[SweepEntry]
+    uploads_omitted: int
+    errors: list[dict[str, Any]]
+    continuation: dict[str, Any] | None
 
 
 @dataclass
 class SweepReport:
+    """What a sweep did, as it happens: counters, capped entries, errors, one log line each."""
+
     dry_run: bool
     log: DecisionLog
+    price_per_gb_month: float | None = None
     detail_cap: int = DEFAULT_DETAIL_CAP
     started: float = field(default_factory=time.monotonic)
     counts: dict[str, Counter[str]] = field(default_factory=dict)
     bytes_reclaimed: int = 0
     bytes_would_reclaim: int = 0
     pages: int = 0
+    requests: Counter[str] = field(default_factory=Counter)
     clock_skew_s: float | None = None
-    entries: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[SweepEntry] = field(default_factory=list)
     omitted: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -50,7 +81,7 @@ class SweepReport:
             self.clock_skew_s = round(server_now.timestamp() - time.time(), 3)
 
     def decide(
-        self, bucket: str, upload: Upload, outcome: str, server_now: datetime | None, *,
+        self, bucket: str, upload: Upload, outcome: Outcome, server_now: datetime | None, *,
         status: int | None = None, request_id: str | None = None, bytes_: int | None = None,
         error_code: str | None = None, verified: bool | None = None,
     ) -> None:
@@ -58,7 +89,7 @@ class SweepReport:
         age = None
         if upload.initiated is not None and server_now is not None:
             age = round((server_now - upload.initiated).total_seconds(), 1)
-        entry = {
+        entry: SweepEntry = {
             "bucket": bucket, "key": upload.key, "uploadId": upload.uploadId,
             "initiated": upload.initiated.isoformat() if upload.initiated else None,
             "age_s": age, "outcome": outcome, "status": status, "requestId": request_id,
@@ -89,11 +120,23 @@ class SweepReport:
     def total(self, name: str) -> int:
         return sum(counter[name] for counter in self.counts.values())
 
-    def to_dict(self, continuation: dict[str, Any] | None) -> dict[str, Any]:
+    @property
+    def clean(self) -> bool:
+        """Nothing failed and nothing went wrong (the exit status of ``sweep``)."""
+        return not self.errors and self.total("failed") == 0
+
+    def _cost(self, size: int) -> float | None:
+        if self.price_per_gb_month is None:
+            return None
+        return round(size / _BYTES_PER_GB * self.price_per_gb_month, 6)
+
+    def to_dict(self, continuation: dict[str, Any] | None) -> SweepReply:
         summary: dict[str, Any] = {name: self.total(name) for name in COUNTERS}
         summary.update(
             bytes_reclaimed=self.bytes_reclaimed, bytes_would_reclaim=self.bytes_would_reclaim,
-            pages=self.pages, clock_skew_s=self.clock_skew_s,
+            cost_reclaimed=self._cost(self.bytes_reclaimed),
+            cost_would_reclaim=self._cost(self.bytes_would_reclaim),
+            pages=self.pages, requests=dict(self.requests), clock_skew_s=self.clock_skew_s,
             duration_ms=round((time.monotonic() - self.started) * 1000),
             per_bucket={b: {n: c[n] for n in COUNTERS} for b, c in self.counts.items()},
         )

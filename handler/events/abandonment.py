@@ -1,4 +1,4 @@
-"""Pydantic models of the abandonment events: one upload, or a batch of them.
+"""Abandonment events: one upload that its uploader gave up on, or a batch of them.
 
 Models are frozen, ignore unknown fields and never echo their input in errors, so a
 validation message cannot leak what a caller sent (a token pasted in the wrong field).
@@ -9,27 +9,24 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import (
-    AliasChoices,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from handler.events.errors import InvalidEvent, kind_of, validate
+
+# A batch is at most this many uploads, however it is wrapped (APIG, SMN records, ...):
+# one invocation must finish within its timeout and reply within 6 MB.
 MAX_BATCH = 1000
+MAX_KEY_LENGTH = 1024
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
 _OBS_UPLOAD_ID = re.compile(r"[A-Za-z0-9]{32}")
 _RELAXED_UPLOAD_ID = re.compile(r"[A-Za-z0-9._~+/=-]{1,256}")
+# Header names are ASCII by HTTP's grammar; checked on the name as sent, because
+# str.lower() maps some non-ASCII letters (the Kelvin sign) onto ASCII ones.
+_HEADER_NAME = re.compile(r"x-obs-[a-z0-9-]+", re.ASCII | re.IGNORECASE)
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]*")
 # Headers an event may never set: they would rewrite or re-sign the request.
 _FORBIDDEN_HEADERS = frozenset({"x-obs-security-token", "x-obs-date"})
-
-
-class InvalidEvent(Exception):  # noqa: N818 - named after the errorCode it produces
-    """The event (or one batch item) failed validation; the message lists every problem."""
 
 
 def check_bucket_name(value: str) -> str:
@@ -46,6 +43,18 @@ def check_bucket_name(value: str) -> str:
     return value
 
 
+def check_upload_id(value: str, *, relaxed: bool) -> str:
+    if relaxed:
+        if not _RELAXED_UPLOAD_ID.fullmatch(value):
+            raise ValueError("must be 1-256 URL-safe characters")
+    elif not _OBS_UPLOAD_ID.fullmatch(value):
+        raise ValueError(
+            "must be 32 letters and digits (OBS's format; set UPLOAD_ID_FORMAT=relaxed "
+            "for S3-compatible servers)"
+        )
+    return value
+
+
 class AbandonedUpload(BaseModel):
     """One multipart upload that its uploader gave up on."""
 
@@ -58,7 +67,7 @@ class AbandonedUpload(BaseModel):
     )
     objectKey: str = Field(  # noqa: N815 - the SDK's parameter name
         validation_alias=AliasChoices("objectKey", "key", "object_key"),
-        min_length=1, max_length=1024, strict=True,
+        min_length=1, max_length=MAX_KEY_LENGTH, strict=True,
     )
     uploadId: str = Field(  # noqa: N815 - the SDK's parameter name
         validation_alias=AliasChoices("uploadId", "upload_id"), strict=True
@@ -77,64 +86,54 @@ class AbandonedUpload(BaseModel):
     @classmethod
     def _upload_id(cls, value: str, info: ValidationInfo) -> str:
         relaxed = bool(info.context and info.context.get("relaxed_upload_id"))
-        if relaxed:
-            if not _RELAXED_UPLOAD_ID.fullmatch(value):
-                raise ValueError("must be 1-256 URL-safe characters")
-        elif not _OBS_UPLOAD_ID.fullmatch(value):
-            raise ValueError(
-                "must be 32 letters and digits (OBS's format; set UPLOAD_ID_FORMAT=relaxed "
-                "for S3-compatible servers)"
-            )
-        return value
+        return check_upload_id(value, relaxed=relaxed)
 
     @field_validator("extensionHeaders")
     @classmethod
     def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         for name, header_value in (value or {}).items():
-            lowered = name.lower()
-            if not lowered.startswith("x-obs-") or not re.fullmatch(r"[a-z0-9-]+", lowered):
-                raise ValueError("only x-obs-* header names are accepted")
-            if lowered in _FORBIDDEN_HEADERS:
-                raise ValueError(f"{lowered} may not be set by an event")
-            if any(ch in header_value for ch in "\r\n\x00"):
-                raise ValueError("header values may not contain CR, LF or NUL")
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError("only x-obs-* header names of ASCII letters, digits and '-'")
+            if name.lower() in _FORBIDDEN_HEADERS:
+                raise ValueError(f"{name.lower()} may not be set by an event")
+            if not _HEADER_VALUE.fullmatch(header_value):
+                raise ValueError("header values must be printable ASCII")
         return value
-
-
-def describe(error: ValidationError, whole: str = "event") -> str:
-    """Every problem of a validation error as ``field: why``; never the input itself."""
-    parts = []
-    for item in error.errors(include_url=False, include_input=False):
-        where = ".".join(str(p) for p in item["loc"]) or whole
-        message = item["msg"].removeprefix("Value error, ")
-        parts.append(f"{where}: {message}")
-    return "; ".join(parts)
 
 
 def parse_upload(item: Any, *, relaxed_upload_id: bool) -> AbandonedUpload:
     """Validate one abandonment item; raise InvalidEvent naming every bad field."""
     if not isinstance(item, dict):
-        raise InvalidEvent(f"an upload must be a JSON object, not {type(item).__name__}")
-    try:
-        context = {"relaxed_upload_id": relaxed_upload_id}
-        return AbandonedUpload.model_validate(item, context=context)
-    except ValidationError as exc:
-        raise InvalidEvent(describe(exc)) from None
+        raise InvalidEvent(f"an upload must be a JSON object, not {kind_of(item)}")
+    return validate(AbandonedUpload, item, "upload", {"relaxed_upload_id": relaxed_upload_id})
 
 
-def identify(item: Any) -> dict[str, str | None]:
-    """Best-effort bucket/key/uploadId of an item, for reporting one that failed validation."""
-    def pick(*names: str) -> str | None:
+def identify(item: Any, *, relaxed_upload_id: bool) -> dict[str, str | None]:
+    """Bucket, key and uploadId of an item that failed validation, for its report entry.
+
+    Only values that are valid on their own are given back: an invalid one may be
+    anything a caller pasted (a token, a secret), so it is reported as null, never raw.
+    """
+    def pick(check: Any, *names: str) -> str | None:
         if not isinstance(item, dict):
             return None
         for name in names:
             value = item.get(name)
             if isinstance(value, str):
-                return value[:1024]
+                try:
+                    return str(check(value))
+                except ValueError:
+                    return None
         return None
 
+    def key(value: str) -> str:
+        if not 1 <= len(value) <= MAX_KEY_LENGTH:
+            raise ValueError("length")
+        return value
+
     return {
-        "bucket": pick("bucket", "bucketName", "bucket_name"),
-        "objectKey": pick("objectKey", "key", "object_key"),
-        "uploadId": pick("uploadId", "upload_id"),
+        "bucket": pick(check_bucket_name, "bucket", "bucketName", "bucket_name"),
+        "objectKey": pick(key, "objectKey", "key", "object_key"),
+        "uploadId": pick(lambda v: check_upload_id(v, relaxed=relaxed_upload_id),
+                         "uploadId", "upload_id"),
     }
