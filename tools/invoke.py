@@ -102,6 +102,41 @@ def print_summary(report: dict[str, Any]) -> None:
         print("  stopped early (time budget or --max-aborts); run again to continue")
 
 
+# Exit statuses of ``invoke`` and ``sweep`` (README, "Running it locally").
+EXIT_OK = 0          # everything done; nothing failed (already_gone counts as done)
+EXIT_FAILED = 1      # an upload failed, or the reply lists errors (a listing, a hand-over)
+EXIT_REFUSED = 2     # nothing was tried: invalid event, configuration, allow-list, credentials
+EXIT_INCOMPLETE = 3  # stopped early with a continuation: run again to carry on
+_REFUSALS = frozenset({"InvalidEvent", "ConfigError", "BucketNotAllowed", "MissingCredentials"})
+
+
+def exit_status(reply: dict[str, Any]) -> int:
+    """What a reply means for a shell script: the worst thing that happened in it."""
+    if isinstance(reply.get("body"), str) and "statusCode" in reply:  # APIG's wrapping
+        return exit_status(json.loads(reply["body"]))
+    if reply.get("errorCode") in _REFUSALS:
+        return EXIT_REFUSED
+    if "status" in reply and "summary" not in reply:  # one GetResult
+        ok = (reply["status"] or 500) < 300 or reply.get("errorCode") == "NoSuchUpload"
+        return EXIT_OK if ok else EXIT_FAILED
+    parts = reply.get("records") or [reply]
+    statuses = [_status_of_report(part) for part in parts]
+    return max(statuses, key=[EXIT_OK, EXIT_INCOMPLETE, EXIT_REFUSED, EXIT_FAILED].index)
+
+
+def _status_of_report(report: dict[str, Any]) -> int:
+    if report.get("outcome") == "rejected":
+        return EXIT_REFUSED
+    summary = report.get("summary") or {}
+    if summary.get("failed") or report.get("errors") or report.get("undispatched"):
+        return EXIT_FAILED
+    if summary.get("rejected"):
+        return EXIT_REFUSED
+    if report.get("continuation") or report.get("outcome") == "incomplete":
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from handler.index import handler
@@ -109,8 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     data = user_data(args)
     if args.command == "invoke":
         context = LocalContext(data, args.timeout, quiet=args.quiet)
-        print(json.dumps(handler(read_event(args.event), context), indent=2, ensure_ascii=False))
-        return 0
+        reply = handler(read_event(args.event), context)
+        print(json.dumps(reply, indent=2, ensure_ascii=False))
+        return exit_status(reply)
     # A one-off sweep names its bucket explicitly: that is its allow-list.
     data.setdefault("ALLOWED_BUCKETS", args.bucket)
     context = LocalContext(data, args.timeout, quiet=True, progress=not args.quiet)
@@ -119,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         print_summary(report)
-    return 0 if "summary" in report and report["summary"]["failed"] == 0 else 1
+    return exit_status(report)
 
 
 if __name__ == "__main__":
