@@ -157,3 +157,21 @@ def test_a_failed_dispatch_is_reported_not_lost(obs: responses.RequestsMock, mon
     reply = invoke(load_event("timer-fanout.json"), context())
     assert reply["chains"] == 0 and len(reply["undispatched"]) == 3
     assert all("asynchronous invocation failed" in e for e in reply["errors"])
+
+
+@pytest.mark.parametrize(("code", "attempts"), [("FSS.0429", 1), ("FSS.1429", 5)])
+def test_a_disabled_function_is_not_retried(obs: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch,
+                                            code: str, attempts: int) -> None:
+    """429 FSS.0429 means "function disabled": retrying cannot help; other 429s are throttling."""
+    import handler.fanout.fgs
+
+    monkeypatch.setattr(handler.fanout.fgs.time, "sleep", lambda s: None)
+    state = populated()
+    mock_obs(obs, state)
+    obs.add("POST", DISPATCH, status=429, json={"error_code": code, "error_msg": "x"})
+    event = load_event("timer-fanout.json")
+    event["user_event"] = json.dumps({**json.loads(event["user_event"]), "shards": ["a/"],
+                                      "max_in_flight": 1})
+    reply = invoke(event, context())
+    posts = [c for c in obs.calls if c.request.method == "POST"]
+    assert len(posts) == attempts and reply["chains"] == 0 and len(reply["undispatched"]) == 1

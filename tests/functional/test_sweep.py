@@ -320,3 +320,26 @@ def test_native_obs_record_key_is_url_decoded(context: FakeContext, lenient_obs:
     reply = invoke(_event_at_now("obs-trigger-obs.json"), context)
     assert reply["records"][0]["key"] == "backups/db+2024-01-02.tar"
     assert state.aborts == {("examplebucket", "backups/db+2024-01-02.tar", upload.upload_id): 1}
+
+
+@pytest.mark.parametrize(("encoding", "sent", "meant"), [
+    ("url", "backups%2Fdb%2B2024.tar", "backups/db+2024.tar"),
+    ("url", "raw+footage.mp4", "raw footage.mp4"),
+    ("none", "a+b.bin", "a+b.bin"),           # EventGrid without Key_encode: keys as written
+    ("none", "100%25.bin", "100%25.bin"),
+])
+def test_object_event_keys_decode_as_the_trigger_encodes_them(
+        context: FakeContext, lenient_obs: Any, encoding: str, sent: str, meant: str) -> None:
+    state = FakeObs()
+    upload = state.add_upload("examplebucket", meant, age=3 * HOURS)
+    from urllib.parse import unquote_plus
+
+    wrong = sent if encoding == "url" else unquote_plus(sent)  # what the other rule would read
+    state.add_upload("examplebucket", wrong, age=3 * HOURS)  # never touched
+    mock(lenient_obs, state)
+    context.user_data["OBJECT_EVENT_KEY_ENCODING"] = encoding
+    event = _event_at_now("eventgrid-obs.json")
+    event["data"]["obs"]["object"]["key"] = sent
+    reply = invoke(event, context)
+    assert reply["records"][0]["key"] == meant
+    assert state.aborts == {("examplebucket", meant, upload.upload_id): 1}
