@@ -343,3 +343,40 @@ def test_object_event_keys_decode_as_the_trigger_encodes_them(
     reply = invoke(event, context)
     assert reply["records"][0]["key"] == meant
     assert state.aborts == {("examplebucket", meant, upload.upload_id): 1}
+
+
+def test_default_sweep_makes_two_requests_per_upload(context: FakeContext, lenient_obs: Any) -> None:
+    """ListParts and DELETE per selected upload; listings per page (select, confirm)."""
+    state = FakeObs()
+    stale = {(u.key, u.upload_id) for u in
+             (state.add_upload("examplebucket", f"k/{n:04d}", age=3 * DAYS) for n in range(1500))}
+    mock(lenient_obs, state)
+    reply = invoke(timer(buckets=["examplebucket"], min_age="24h"), context)
+    requests = reply["summary"]["requests"]
+    assert {(k, u) for _, k, u in state.aborts} == stale and reply["summary"]["aborted"] == 1500
+    assert requests["abort"] == 1500 and requests["list_parts"] == 1500
+    assert requests["list"] == 2 and requests["verify_list"] <= 2 * requests["list"]
+    assert len(lenient_obs.calls) == sum(requests.values())
+    assert all(u.get("verified") is True for u in reply["uploads"])
+
+
+def test_an_abort_answered_but_not_done_is_repeated_then_failed(context: FakeContext,
+                                                                lenient_obs: Any) -> None:
+    state = FakeObs()
+    kept = state.add_upload("examplebucket", "sticky.bin", age=3 * DAYS)
+    gone = state.add_upload("examplebucket", "fine.bin", age=3 * DAYS)
+    original = state.answer_normally
+
+    def sticky(method: str, bucket: str, key: str | None, query: dict[str, str]) -> Any:
+        if method == "DELETE" and key == "sticky.bin":
+            return 204, {}, ""  # says done, keeps the upload
+        return original(method, bucket, key, query)
+
+    state.fault = sticky
+    mock(lenient_obs, state)
+    reply = invoke(timer(buckets=["examplebucket"], min_age="24h"), context)
+    outcomes = {u["key"]: (u["outcome"], u.get("errorCode"), u.get("verified")) for u in reply["uploads"]}
+    assert outcomes == {"sticky.bin": ("failed", "StillListed", False), "fine.bin": ("aborted", None, True)}
+    assert reply["summary"]["requests"]["abort"] == 3  # fine once, sticky twice
+    assert (kept.key, kept.upload_id) in {(k, u) for k, u in state.remaining("examplebucket")}
+    assert gone.upload_id not in {u for _, u in state.remaining("examplebucket")}
