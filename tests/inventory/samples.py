@@ -73,3 +73,25 @@ def sample_inventory(count: int = 2400, *, price: float | None = 0.0230,
     inventory.add_all(sample_uploads(count))
     inventory.note_server_time(NOW)
     return inventory
+
+
+def many_uploads(count: int, *, now: datetime = NOW) -> Iterator[UploadFacts]:
+    """``count`` distinct uploads, cheap to make (times and coverages come from small
+    pools) so that a million of them measure the inventory rather than the generator.
+    Two buckets, 20 top-level prefixes, 80 initiators (past the default cap of 50)."""
+    rules = BucketLifecycle((AbortRule("abort-p0-3d", "p0/", True, 3),
+                             AbortRule("abort-p1-9d", "p1/", True, 9)))
+    pool = 997
+    ages = [float((j * 7919) % (60 * 86400)) for j in range(pool)]
+    times = [now - timedelta(seconds=age) for age in ages]
+    prefixes = [f"p{j}/" for j in range(20)]
+    covers = [[rules.coverage(prefix, moment) for moment in times] for prefix in prefixes]
+    initiators = [f"user-{j:02d}" for j in range(80)]
+    verdicts = ["would_abort" if age >= 86400 else "too_young" for age in ages]
+    buckets = ("bucket-a", "bucket-b")
+    for index in range(count):
+        slot, p = index % pool, index % 20
+        yield UploadFacts(
+            buckets[index & 1], f"{prefixes[p]}{index}", str(index), times[slot],
+            initiators[index % 80], 4, (index % 4096) * 1024, None, ages[slot],
+            "active" if index % 50 == 0 else verdicts[slot], covers[p][slot])
