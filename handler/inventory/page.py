@@ -29,7 +29,8 @@ TOP_ROWS = 10
 
 Json = Any
 Path = tuple[str | int, ...]
-Row = tuple[str, Path, int, str, str]  # label, metric path, value, shown value, colour
+# label, metric path, value, shown value, colour, markup after the value (escaped already)
+Row = tuple[str, Path, int, str, str, str]
 
 
 # -- escaping -------------------------------------------------------------------------
@@ -94,7 +95,7 @@ def _bytes(value: int) -> str:
 def _money(value: float, currency: str | None) -> str:
     digits = 2 if abs(value) >= 1 else 4 if abs(value) >= 0.01 else 6
     text = f"{value:,.{digits}f}"
-    return f"{text} {currency}" if currency else text
+    return f"{text} {_visible(currency, 12)}" if currency else text
 
 
 def _age(seconds: float) -> str:
@@ -148,14 +149,14 @@ def _age_chart(stats: Json, base: Path) -> str:
 
 def _hbars(rows: list[Row], *, label_width: int = 190,
            width: int = 540, value_w: int = 92) -> str:
-    """rows: (label, metric path, value, shown value, colour); bars scaled to the largest."""
+    """One bar per row, scaled to the largest value."""
     if not rows:
         return '<p class="empty">nothing to show</p>'
     row_h = 30
-    peak = max(value for _, _, value, _, _ in rows) or 1
+    peak = max(row[2] for row in rows) or 1
     span = width - label_width - value_w
     body = []
-    for index, (label, path, value, shown, colour) in enumerate(rows):
+    for index, (label, path, value, shown, colour, after) in enumerate(rows):
         y = index * row_h
         bar = span * value / peak
         body.append(
@@ -164,7 +165,7 @@ def _hbars(rows: list[Row], *, label_width: int = 190,
             f'<rect x="{label_width}" y="{y + 6}" width="{max(bar, 1):.1f}" height="{row_h - 12}" '
             f'rx="3" fill="{colour}" {_marks(path, value)}/>'
             f'<text x="{label_width + bar + 6:.1f}" y="{y + 19}" class="v" {_marks(path, value)}>'
-            f'{html.escape(shown)}</text>')
+            f'{html.escape(shown)}{after}</text>')
     height = row_h * len(rows)
     return (f'<svg viewBox="0 0 {width} {height}" width="100%" role="img">'
             f'{"".join(body)}</svg>')
@@ -254,11 +255,11 @@ def _prefix_rows(report: Json) -> list[Row]:
     for index, item in enumerate(report["top_prefixes"]):
         label = f'{item["bucket"]} · {item["prefix"] or "(no prefix)"}'
         rows.append((label, ("top_prefixes", index, "bytes"), item["bytes"],
-                     _bytes(item["bytes"]), "#52606d"))
+                     _bytes(item["bytes"]), "#52606d", ""))
     other = report["top_prefixes_other"]
     if other["count"]:
         rows.append(("everything else", ("top_prefixes_other", "bytes"), other["bytes"],
-                     _bytes(other["bytes"]), "#9aa5b1"))
+                     _bytes(other["bytes"]), "#9aa5b1", ""))
     return rows
 
 
@@ -349,14 +350,14 @@ def _initiators(report: Json, show: _Shower) -> str:
     data = report["total"]["initiators"]
     ranked = sorted(data["counts"].items(), key=lambda item: (-item[1], item[0]))
     rows: list[Row] = [
-        (name, ("total", "initiators", "counts", name), count, _count(count), "#7b8794")
+        (name, ("total", "initiators", "counts", name), count, _count(count), "#7b8794", "")
         for name, count in ranked[:TOP_ROWS]]
     if data["other"]:
         rows.append(("others past the cap", ("total", "initiators", "other"), data["other"],
-                     _count(data["other"]), "#cbd2d9"))
+                     _count(data["other"]), "#cbd2d9", ""))
     if data["missing"]:
         rows.append(("not named", ("total", "initiators", "missing"), data["missing"],
-                     _count(data["missing"]), "#cbd2d9"))
+                     _count(data["missing"]), "#cbd2d9", ""))
     rest = ranked[TOP_ROWS:]
     tail = ""
     if rest:
@@ -371,11 +372,14 @@ def _decisions(report: Json, show: _Shower) -> str:
     rows: list[Row] = []
     for name, cell in sorted(sweep["by_verdict"].items(), key=lambda item: -item[1]["count"]):
         colour = SELECT if name in SELECTED_VERDICTS else KEEP
-        rows.append((_label(name), ("total", "sweep", "by_verdict", name, "count"), cell["count"],
-                     f'{_count(cell["count"])} · {_bytes(cell["bytes"])}', colour))
+        path: Path = ("total", "sweep", "by_verdict", name)
+        size = (f'<tspan class="s" {_marks((*path, "bytes"), cell["bytes"])}> · '
+                f'{html.escape(_bytes(cell["bytes"]))}</tspan>')
+        rows.append((_label(name), (*path, "count"), cell["count"], _count(cell["count"]),
+                     colour, size))
     if sweep["other"]["count"]:
         rows.append(("other verdicts", ("total", "sweep", "other", "count"),
-                     sweep["other"]["count"], _count(sweep["other"]["count"]), KEEP))
+                     sweep["other"]["count"], _count(sweep["other"]["count"]), KEEP, ""))
     sel: Path = ("total", "sweep", "selected")
     kept: Path = ("total", "sweep", "kept")
     chosen = "aborted or tried" if report["source"] == "sweep" else "would abort"
