@@ -17,7 +17,7 @@ def test_the_section_is_appended_then_replaced_and_nothing_else_changes(tmp_path
     first = out.read_text(encoding="utf-8")
     assert first.startswith("# Benchmarks\n\nother sections stay as they are\n")
     assert first.count(BEGIN) == first.count(END) == 1
-    assert "uploads counted per second" in first and "2,000 uploads" in first
+    assert "`Inventory.add` per second" in first and "2,000 uploads" in first
     out.write_text(first + "\n## After\n\nkept too\n", encoding="utf-8")
     assert main(["--uploads", "1000", "--out", str(out)]) == 0
     second = out.read_text(encoding="utf-8")
