@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 PYTHON_VERSION ?= 3.10
 
-.PHONY: demo test lint package bench reliability simulate clean
+.PHONY: demo test check lint package bench reliability simulate clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The inner loop (under 30 s): unit and functional tests, without the local server and
+# without the tests marked slow (which make test still runs).
+check: $(STAMP)
+	$(BIN)/python -m pytest tests/unit tests/functional -m "not integration and not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check handler tests tools bench

@@ -49,16 +49,18 @@ QUICK = Scale(runs=1, cpu_calls=200, boto3_calls=100, sweep_uploads=400, sequent
 
 @contextmanager
 def standin(uploads: int, delay_ms: float = 0.0) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    process = subprocess.Popen(
+    # Popen as a context manager closes the pipes on the way out (its stdout was leaked).
+    with subprocess.Popen(
         [PYTHON, "-m", "tools.standin", "--uploads", str(uploads), "--delay-ms", str(delay_ms)],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None and process.stdin is not None
-    endpoint = json.loads(process.stdout.readline())["endpoint"]
-    try:
-        yield endpoint, process
-    finally:
-        process.stdin.close()
-        process.wait(timeout=30)
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    ) as process:
+        assert process.stdout is not None and process.stdin is not None
+        endpoint = json.loads(process.stdout.readline())["endpoint"]
+        try:
+            yield endpoint, process
+        finally:
+            process.stdin.close()
+            process.wait(timeout=30)
 
 
 def server_counts(process: subprocess.Popen[str]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Shared fixtures: sample events from events/, a fake FunctionGraph context, OBS mocks.
+"""Shared fixtures: sample events from events/, a fake FunctionGraph context, OBS mocks
+(strict ``obs``; ``lenient_obs`` and the ``stand_in`` bucket state wired into it).
 
 Every result the handler returns through ``invoke`` and every log line of the session
 is kept, and at the end of the session checked for the sentinel secrets below: a leak
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,12 +25,16 @@ from handler.settings import VARIABLES as SETTING_NAMES
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from tools.standin import FakeObs
+
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 SECRET_SENTINEL = "SECRET-SENTINEL-7f3a9c"
 TOKEN_SENTINEL = "TOKEN-SENTINEL-b41e2d"
 IAM_TOKEN_SENTINEL = "IAMTOKEN-SENTINEL-c9d8"
 SENTINELS = (SECRET_SENTINEL, TOKEN_SENTINEL, IAM_TOKEN_SENTINEL)
 ENDPOINT = "https://obs.cn-north-4.myhuaweicloud.com"
+# Virtual-host URLs of any bucket at ENDPOINT, for callbacks that answer every bucket.
+ANY_BUCKET_URL = re.compile(r"https://[a-z0-9.-]+\.obs\.cn-north-4\.myhuaweicloud\.com/.*")
 
 _SEEN: list[str] = []  # every result and log line of the session
 
@@ -126,6 +132,37 @@ def obs() -> Iterator[responses.RequestsMock]:
     """Mocked OBS: unregistered requests fail, registered ones must all be used."""
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         yield mock
+
+
+@pytest.fixture
+def lenient_obs() -> Iterator[responses.RequestsMock]:
+    """Mocked OBS whose registered requests need not all be used (sweeps and dry runs,
+    whose request count follows the data); an unregistered request still fails."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def wire(mock: responses.RequestsMock, state: FakeObs) -> None:
+    """Let the in-memory stand-in answer every GET and DELETE of any bucket at ENDPOINT."""
+    for method in ("GET", "DELETE"):
+        mock.add_callback(method, ANY_BUCKET_URL, callback=state.responses_callback(method))
+
+
+@pytest.fixture
+def stand_in(lenient_obs: responses.RequestsMock) -> FakeObs:
+    """An empty in-memory OBS (tools/standin.py) answering through ``lenient_obs``."""
+    from tools.standin import FakeObs
+
+    state = FakeObs()
+    wire(lenient_obs, state)
+    return state
+
+
+def timer(**settings: Any) -> dict[str, Any]:
+    """The sample TIMER event with ``settings`` as its user_event."""
+    event = load_event("timer.json")
+    event["user_event"] = json.dumps(settings)
+    return event
 
 
 def invoke(event: Any, context: Any) -> Any:

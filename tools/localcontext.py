@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 import uuid
@@ -18,6 +17,13 @@ class StderrLogger:
 
     def info(self, line: str) -> None:
         print(line, file=self.stream, flush=True)
+
+
+class SilentLogger:
+    """Drops decision lines (``--quiet``) without holding a file open to do it."""
+
+    def info(self, line: str) -> None:
+        pass
 
 
 class ProgressLogger:
@@ -60,11 +66,13 @@ class LocalContext:
         self.user_data = dict(user_data)
         self.deadline = time.monotonic() + timeout_s
         self.request_id = str(uuid.uuid4())
-        self.logger: StderrLogger | ProgressLogger
+        self.logger: StderrLogger | ProgressLogger | SilentLogger
         if progress:
             self.logger = ProgressLogger()
+        elif quiet:
+            self.logger = SilentLogger()
         else:
-            self.logger = StderrLogger(open(os.devnull, "w") if quiet else sys.stderr)  # noqa: SIM115
+            self.logger = StderrLogger()
 
     def getRemainingTimeInMilliSeconds(self) -> int:  # noqa: N802
         return max(0, int((self.deadline - time.monotonic()) * 1000))
@@ -84,5 +92,5 @@ class LocalContext:
     def getRequestID(self) -> str:  # noqa: N802
         return self.request_id
 
-    def getLogger(self) -> StderrLogger | ProgressLogger:  # noqa: N802
+    def getLogger(self) -> StderrLogger | ProgressLogger | SilentLogger:  # noqa: N802
         return self.logger

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
-import responses
 
 from tests.conftest import IAM_TOKEN_SENTINEL, FakeContext, invoke, load_event
-from tools.standin import FakeObs
+
+if TYPE_CHECKING:
+    import responses
+
+    from tools.standin import FakeObs
 
 ENDPOINT = "https://obs.cn-north-4.myhuaweicloud.com"
 FG = "https://functiongraph.cn-north-4.myhuaweicloud.com"
 PROJECT = "0123456789abcdef0123456789abcdef"
-OBS_URL = re.compile(r"https://examplebucket\.obs\.cn-north-4\.myhuaweicloud\.com/.*")
 DISPATCH = f"{FG}/v2/{PROJECT}/fgs/functions/urn:fss:cn-north-4:{PROJECT}:function:default:janitor:latest/invocations-async"
 
 
@@ -39,28 +40,15 @@ def context(**extra: str) -> Context:
                               "OBS_REGION": "cn-north-4", "RUNTIME_PROJECT_ID": PROJECT, **extra})
 
 
-def populated() -> FakeObs:
-    state = FakeObs()
+def populate(state: FakeObs) -> FakeObs:
     for key in ("root.bin", "videos/a.mp4", "videos/deep/b.mp4", "logs/2026/11/app.log",
                 "logs/2026/12/app.log", "keep/x.bin"):
         state.add_upload("examplebucket", key, age=timedelta(days=3))
     return state
 
 
-@pytest.fixture
-def obs() -> Any:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-def mock_obs(obs: responses.RequestsMock, state: FakeObs) -> None:
-    for method in ("GET", "DELETE"):
-        obs.add_callback(method, OBS_URL, callback=state.responses_callback(method))
-
-
-def test_planning_lists_folders_and_dispatches_chains(obs: responses.RequestsMock) -> None:
-    state = populated()
-    mock_obs(obs, state)
+def test_planning_lists_folders_and_dispatches_chains(lenient_obs: responses.RequestsMock, stand_in: FakeObs) -> None:
+    state = populate(stand_in)
     sent: list[dict[str, Any]] = []
 
     def accept(request: Any) -> tuple[int, dict[str, str], str]:
@@ -68,7 +56,7 @@ def test_planning_lists_folders_and_dispatches_chains(obs: responses.RequestsMoc
         sent.append(json.loads(request.body))
         return 202, {}, json.dumps({"request_id": f"req-{len(sent)}"})
 
-    obs.add_callback("POST", DISPATCH, callback=accept)
+    lenient_obs.add_callback("POST", DISPATCH, callback=accept)
     reply = invoke(load_event("timer-fanout.json"), context())
     # The root, videos/ and logs/; keep/ is excluded at planning time.
     assert reply["tasks"] == 3 and reply["chains"] == 3 and reply["dispatched"] == ["req-1", "req-2", "req-3"]
@@ -88,9 +76,8 @@ def test_configured_shards_need_no_listing(obs: responses.RequestsMock) -> None:
     assert reply["tasks"] == 3 and reply["chains"] == 2 and reply["dispatched"] == ["camel", "camel"]
 
 
-def test_a_chain_shard_sweeps_its_tasks(obs: responses.RequestsMock) -> None:
-    state = populated()
-    mock_obs(obs, state)
+def test_a_chain_shard_sweeps_its_tasks(lenient_obs: responses.RequestsMock, stand_in: FakeObs) -> None:
+    state = populate(stand_in)
     ctx = context()
     reply = invoke(load_event("fanout-chain.json"), ctx)
     assert reply["tasks_done"] == 3 and reply["tasks_left"] == 0 and reply["next"] is None
@@ -101,11 +88,10 @@ def test_a_chain_shard_sweeps_its_tasks(obs: responses.RequestsMock) -> None:
     assert shard_lines and shard_lines[0]["run_id"] == "5f1c2a9e7b3d4c81"
 
 
-def test_a_chain_short_of_time_hands_the_rest_on(obs: responses.RequestsMock) -> None:
-    state = populated()
-    mock_obs(obs, state)
+def test_a_chain_short_of_time_hands_the_rest_on(lenient_obs: responses.RequestsMock, stand_in: FakeObs) -> None:
+    state = populate(stand_in)
     handed: list[dict[str, Any]] = []
-    obs.add_callback("POST", DISPATCH, callback=lambda r: (handed.append(json.loads(r.body)) or (202, {}, "{}")))
+    lenient_obs.add_callback("POST", DISPATCH, callback=lambda r: (handed.append(json.loads(r.body)) or (202, {}, "{}")))
     ctx = context()
     ctx.remaining_ms = 4000  # under the 5 s margin: no sweeping, only the hand-over
     reply = invoke(load_event("fanout-chain.json"), ctx)
@@ -113,9 +99,8 @@ def test_a_chain_short_of_time_hands_the_rest_on(obs: responses.RequestsMock) ->
     assert handed[0]["fanout"]["seq"] == 1 and len(handed[0]["fanout"]["tasks"]) == 3
 
 
-def test_a_repeated_delivery_is_skipped(obs: responses.RequestsMock) -> None:
-    state = populated()
-    mock_obs(obs, state)
+def test_a_repeated_delivery_is_skipped(lenient_obs: responses.RequestsMock, stand_in: FakeObs) -> None:
+    state = populate(stand_in)
     event = load_event("fanout-chain.json")
     event["fanout"]["run_id"] = "repeat-run"
     first = invoke(event, context())
@@ -147,13 +132,12 @@ def test_without_an_identity_fanout_is_a_config_error(obs: responses.RequestsMoc
     assert reply["errorCode"] == "ConfigError" and "FANOUT_FUNCTION_URN" in reply["errorMessage"]
 
 
-def test_a_failed_dispatch_is_reported_not_lost(obs: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_dispatch_is_reported_not_lost(lenient_obs: responses.RequestsMock, stand_in: FakeObs, monkeypatch: pytest.MonkeyPatch) -> None:
     import handler.fanout.fgs
 
     monkeypatch.setattr(handler.fanout.fgs.time, "sleep", lambda s: None)
-    state = populated()
-    mock_obs(obs, state)
-    obs.add("POST", DISPATCH, body=requests.ConnectionError("unreachable"))
+    populate(stand_in)
+    lenient_obs.add("POST", DISPATCH, body=requests.ConnectionError("unreachable"))
     reply = invoke(load_event("timer-fanout.json"), context())
     assert reply["chains"] == 0 and len(reply["undispatched"]) == 3
     assert all("asynchronous invocation failed" in e for e in reply["errors"])

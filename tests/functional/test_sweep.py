@@ -3,36 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import responses
 
-from tests.conftest import ENDPOINT, FakeContext, invoke, load_event
+from tests.conftest import ENDPOINT, FakeContext, invoke, load_event, timer, wire
 from tools.standin import FakeObs
 
 HOURS = timedelta(hours=1)
 DAYS = timedelta(days=1)
-ANY_BUCKET_URL = re.compile(r"https://[a-z0-9.-]+\.obs\.cn-north-4\.myhuaweicloud\.com/.*")
-
-
-def mock(obs: responses.RequestsMock, state: FakeObs) -> None:
-    for method in ("GET", "DELETE"):
-        obs.add_callback(method, ANY_BUCKET_URL, callback=state.responses_callback(method))
-
-
-def timer(**settings: Any) -> dict[str, Any]:
-    event = load_event("timer.json")
-    event["user_event"] = json.dumps(settings)
-    return event
-
-
-@pytest.fixture
-def lenient_obs() -> Any:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
 
 
 def populate_mixed(state: FakeObs, bucket: str = "examplebucket") -> set[tuple[str, str]]:
@@ -62,10 +42,9 @@ SETTINGS = {"buckets": ["examplebucket"], "exclude_prefixes": ["keep/"], "min_ag
             "initiator": "domain/owner:user/uploader"}
 
 
-def test_three_pages_abort_exactly_the_stale_inactive_included(context: FakeContext, lenient_obs: Any) -> None:
-    state = FakeObs()
+def test_three_pages_abort_exactly_the_stale_inactive_included(context: FakeContext, stand_in: FakeObs) -> None:
+    state = stand_in
     stale = populate_mixed(state)
-    mock(lenient_obs, state)
     before = state.remaining("examplebucket")
     reply = invoke(timer(**SETTINGS), context)
     summary = reply["summary"]
@@ -87,7 +66,7 @@ def test_ages_use_the_servers_clock(context: FakeContext, lenient_obs: Any) -> N
     # server's clock, which is within the 15-minute bound.
     old = state.add_upload("examplebucket", "a", age=24 * HOURS + 5 * minutes)
     state.add_upload("examplebucket", "b", age=24 * HOURS - 5 * minutes)
-    mock(lenient_obs, state)
+    wire(lenient_obs, state)
     reply = invoke(timer(buckets=["examplebucket"], min_age="24h"), context)
     assert state.aborts == {("examplebucket", "a", old.upload_id): 1}
     assert 590 <= reply["summary"]["clock_skew_s"] <= 610
@@ -100,7 +79,7 @@ def test_a_server_clock_beyond_the_bound_aborts_nothing(context: FakeContext, le
                                                          offset_h: int) -> None:
     state = FakeObs(server_offset=offset_h * HOURS)
     state.add_upload("examplebucket", "a", age=48 * HOURS + abs(offset_h) * HOURS)
-    mock(lenient_obs, state)
+    wire(lenient_obs, state)
     reply = invoke(timer(buckets=["examplebucket"], min_age="24h"), context)
     assert not state.aborts
     assert reply["summary"]["skipped_clock"] == 1 and reply["summary"]["aborted"] == 0
@@ -109,10 +88,9 @@ def test_a_server_clock_beyond_the_bound_aborts_nothing(context: FakeContext, le
     assert dry["summary"]["would_abort"] == 1 and "SWEEP_MAX_CLOCK_SKEW" in dry["errors"][0]["error"]
 
 
-def test_dry_run_sends_no_delete(context: FakeContext, lenient_obs: Any) -> None:
-    state = FakeObs()
+def test_dry_run_sends_no_delete(context: FakeContext, stand_in: FakeObs) -> None:
+    state = stand_in
     stale = populate_mixed(state)
-    mock(lenient_obs, state)
     reply = invoke(timer(**SETTINGS, dry_run=True), context)
     assert state.requests["DELETE"] == 0
     assert reply["dry_run"] is True and reply["summary"]["would_abort"] == len(stale)
@@ -120,8 +98,8 @@ def test_dry_run_sends_no_delete(context: FakeContext, lenient_obs: Any) -> None
     assert {u["outcome"] for u in reply["uploads"]} >= {"would_abort", "skipped_active", "skipped_young"}
 
 
-def test_stuck_marker_gives_an_error_and_a_partial_report(context: FakeContext, lenient_obs: Any) -> None:
-    state = FakeObs()
+def test_stuck_marker_gives_an_error_and_a_partial_report(context: FakeContext, stand_in: FakeObs) -> None:
+    state = stand_in
     for n in range(3):
         state.add_upload("examplebucket", f"k{n}", age=3 * DAYS)
     first_page = state.answer("GET", "https://examplebucket.obs.test/?uploads&max-uploads=1")
@@ -134,19 +112,17 @@ def test_stuck_marker_gives_an_error_and_a_partial_report(context: FakeContext, 
         return None
 
     state.fault = stuck
-    mock(lenient_obs, state)
     reply = invoke(timer(buckets=["examplebucket"], min_age="24h"), context)
     assert reply["errors"] and "did not advance" in reply["errors"][0]["error"]
     assert reply["summary"]["aborted"] == 1 and reply["summary"]["pages"] == 1
 
 
-def test_continuation_resumes_without_loss_or_double_aborts(context: FakeContext, lenient_obs: Any,
+def test_continuation_resumes_without_loss_or_double_aborts(context: FakeContext, stand_in: FakeObs,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     import handler.runtime as handler_context
 
-    state = FakeObs()
+    state = stand_in
     stale = populate_mixed(state)
-    mock(lenient_obs, state)
     clock = {"now": 0.0}
     monkeypatch.setattr(handler_context.time, "monotonic", lambda: clock["now"])
 
@@ -196,10 +172,9 @@ def test_invalid_sweep_settings_send_nothing(context: FakeContext, obs: Any, set
     assert len(obs.calls) == 0
 
 
-def test_force_allows_a_short_min_age(context: FakeContext, lenient_obs: Any) -> None:
-    state = FakeObs()
+def test_force_allows_a_short_min_age(context: FakeContext, stand_in: FakeObs) -> None:
+    state = stand_in
     state.add_upload("examplebucket", "k", age=40 * timedelta(minutes=1))
-    mock(lenient_obs, state)
     reply = invoke(timer(buckets=["examplebucket"], min_age="30m", force=True), context)
     assert reply["summary"]["aborted"] == 1
 
@@ -210,11 +185,10 @@ def test_disallowed_timer_bucket_is_refused_before_any_request(context: FakeCont
     assert len(obs.calls) == 0
 
 
-def test_max_aborts_caps_the_run_and_continues(context: FakeContext, lenient_obs: Any) -> None:
-    state = FakeObs()
+def test_max_aborts_caps_the_run_and_continues(context: FakeContext, stand_in: FakeObs) -> None:
+    state = stand_in
     for n in range(10):
         state.add_upload("examplebucket", f"k{n:02d}", age=3 * DAYS)
-    mock(lenient_obs, state)
     first = invoke(timer(buckets=["examplebucket"], max_aborts=4, concurrency=1), context)
     assert first["summary"]["aborted"] == 4 and first["continuation"] is not None
     second = invoke({"continuation": first["continuation"]}, context)
@@ -222,22 +196,20 @@ def test_max_aborts_caps_the_run_and_continues(context: FakeContext, lenient_obs
     assert len(state.aborts) == 8 and all(c == 1 for c in state.aborts.values())
 
 
-def test_sample_timer_event_is_a_dry_run(context: FakeContext, lenient_obs: Any) -> None:
-    state = FakeObs()
+def test_sample_timer_event_is_a_dry_run(context: FakeContext, stand_in: FakeObs) -> None:
+    state = stand_in
     populate_mixed(state)
-    mock(lenient_obs, state)
     reply = invoke(load_event("timer.json"), context)
     assert reply["dry_run"] is True and state.requests["DELETE"] == 0
     assert reply["summary"]["would_abort"] > 0
 
 
-def test_report_detail_is_capped_but_failures_kept(context: FakeContext, lenient_obs: Any) -> None:
-    state = FakeObs()
+def test_report_detail_is_capped_but_failures_kept(context: FakeContext, stand_in: FakeObs) -> None:
+    state = stand_in
     for n in range(1500):
         state.add_upload("examplebucket", f"k{n:05d}", age=3 * DAYS)
     state.fault = lambda m, b, k, q: (500, {}, "<Error><Code>InternalError</Code></Error>") if k == "k01499" else None
     context.user_data["OBS_MAX_RETRY_COUNT"] = "0"
-    mock(lenient_obs, state)
     reply = invoke(timer(buckets=["examplebucket"], check_activity=False), context)
     assert len(reply["uploads"]) == 1001 and reply["uploads_omitted"] == 499
     assert reply["uploads"][-1]["outcome"] == "failed" and reply["uploads"][-1]["key"] == "k01499"
@@ -275,7 +247,7 @@ def _event_at_now(name: str) -> dict[str, Any]:
 @pytest.mark.parametrize("name", ["obs-trigger-s3.json", "eventgrid-obs.json"])
 def test_object_event_aborts_only_the_keys_old_inactive_uploads(name: str, context: FakeContext, lenient_obs: Any) -> None:
     state, expected = object_event_state()
-    mock(lenient_obs, state)
+    wire(lenient_obs, state)
     reply = invoke(_event_at_now(name), context)
     assert {u for (_, _, u) in state.aborts} == expected
     record = reply["records"][0]
@@ -283,14 +255,13 @@ def test_object_event_aborts_only_the_keys_old_inactive_uploads(name: str, conte
     assert record["summary"]["aborted"] == 2 and record["summary"]["skipped_active"] == 1
 
 
-def test_object_event_reference_time_is_the_earliest_clock(context: FakeContext, lenient_obs: Any) -> None:
+def test_object_event_reference_time_is_the_earliest_clock(context: FakeContext, stand_in: FakeObs) -> None:
     """The EventGrid sample's eventTime is 8 h after its CloudEvent time: the earlier wins."""
     from datetime import datetime, timezone
 
-    state = FakeObs()
+    state = stand_in
     key = "videos/2024/raw footage.mp4"
     state.add_upload("examplebucket", key, age=3 * HOURS)
-    mock(lenient_obs, state)
     event = load_event("eventgrid-obs.json")
     now = datetime.now(timezone.utc)
     event["time"] = (now - 3 * HOURS).isoformat()           # when the object was really written
@@ -313,10 +284,9 @@ def test_object_event_for_a_disallowed_bucket_is_refused(obs: Any) -> None:
     assert len(obs.calls) == 0
 
 
-def test_native_obs_record_key_is_url_decoded(context: FakeContext, lenient_obs: Any) -> None:
-    state = FakeObs()
+def test_native_obs_record_key_is_url_decoded(context: FakeContext, stand_in: FakeObs) -> None:
+    state = stand_in
     upload = state.add_upload("examplebucket", "backups/db+2024-01-02.tar", age=3 * HOURS)
-    mock(lenient_obs, state)
     reply = invoke(_event_at_now("obs-trigger-obs.json"), context)
     assert reply["records"][0]["key"] == "backups/db+2024-01-02.tar"
     assert state.aborts == {("examplebucket", "backups/db+2024-01-02.tar", upload.upload_id): 1}

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from tests.conftest import FakeContext, invoke, load_event
 from tools.standin import FakeObs, serve
 
 
+@pytest.mark.slow
 def test_five_thousand_uploads_at_concurrency_16() -> None:
     state = FakeObs()
     stale = set()

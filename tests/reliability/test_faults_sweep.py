@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from itertools import count
 from typing import Any
 
-from tests.conftest import invoke, load_event
+from tests.conftest import invoke, timer
 from tests.reliability.metrics import FIGURES, scenario
 from tests.reliability.support import context
 from tools.standin import FakeObs, serve
 
 BUCKET = "reliable"
 DAYS = timedelta(days=1)
-
-
-def timer(**settings: Any) -> dict[str, Any]:
-    event = load_event("timer.json")
-    event["user_event"] = json.dumps({"buckets": [BUCKET], **settings})
-    return event
 
 
 def stale_and_young(state: FakeObs, stale: int, young: int) -> set[tuple[str, str]]:
@@ -53,7 +46,7 @@ def test_truncated_xml_listing_stops_that_listing_and_aborts_nothing() -> None:
     state.fault = lambda m, b, k, q: (200, {"Content-Type": "application/xml"},
                                       "<ListMultipartUploadsResult><Upload><Key>f/0") if "uploads" in q else None
     with serve(state) as server:
-        reply = invoke(timer(), context(server.endpoint, BUCKET))
+        reply = invoke(timer(buckets=[BUCKET]), context(server.endpoint, BUCKET))
     assert reply["errors"] and state.requests["DELETE"] == 0
     account(state, stale, {**reply, "continuation": {"key_marker": "", "upload_id_marker": ""}})
     scenario("listing answers truncated XML: an error in the report, no abort", state.faults_injected)
@@ -71,7 +64,7 @@ def test_truncated_listing_without_markers() -> None:
 
     state.fault = no_markers
     with serve(state) as server:
-        reply = invoke(timer(), context(server.endpoint, BUCKET))
+        reply = invoke(timer(buckets=[BUCKET]), context(server.endpoint, BUCKET))
     assert any("did not advance" in e["error"] for e in reply["errors"])
     assert reply["summary"]["pages"] == 1 and reply["summary"]["aborted"] == 3
     account(state, stale, reply)
@@ -88,7 +81,7 @@ def test_markers_that_do_not_advance() -> None:
 
     state.fault = stuck
     with serve(state) as server:
-        reply = invoke(timer(), context(server.endpoint, BUCKET))
+        reply = invoke(timer(buckets=[BUCKET]), context(server.endpoint, BUCKET))
     assert any("did not advance" in e["error"] for e in reply["errors"])
     assert reply["summary"]["pages"] == 1 and state.aborts.total() <= 2
     account(state, stale, {**reply, "continuation": {"key_marker": "f/00001", "upload_id_marker": "~"}})
@@ -102,7 +95,7 @@ def test_abort_answering_204_while_still_listed_is_repeated_and_reported() -> No
     state.ghost_aborts[ids[0]] = 1   # one ghost answer: the repeat takes
     state.ghost_aborts[ids[1]] = 10  # never takes
     with serve(state) as server:
-        reply = invoke(timer(concurrency=1), context(server.endpoint, BUCKET))
+        reply = invoke(timer(buckets=[BUCKET], concurrency=1), context(server.endpoint, BUCKET))
     by_id = {e["uploadId"]: e for e in reply["uploads"]}
     assert by_id[ids[0]]["outcome"] == "aborted" and by_id[ids[0]]["verified"] is True
     assert by_id[ids[1]]["outcome"] == "failed" and by_id[ids[1]]["errorCode"] == "StillListed"
@@ -128,7 +121,7 @@ def test_abort_racing_a_completion_is_already_gone() -> None:
 
     state.fault = complete_first
     with serve(state) as server:
-        reply = invoke(timer(), context(server.endpoint, BUCKET))
+        reply = invoke(timer(buckets=[BUCKET]), context(server.endpoint, BUCKET))
     assert reply["summary"]["already_gone"] == 1 and reply["summary"]["aborted"] == 1
     assert reply["summary"]["failed"] == 0
     scenario("abort races a completion: NoSuchUpload counted already_gone", state.faults_injected)
@@ -140,7 +133,7 @@ def test_circuit_breaker_stops_cleanly_and_carries_the_rest() -> None:
     state.fault = lambda m, b, k, q: (500, {}, "<Error><Code>InternalError</Code></Error>") if m == "DELETE" else None
     with serve(state) as server:
         ctx = context(server.endpoint, BUCKET, OBS_MAX_RETRY_COUNT="0")
-        reply = invoke(timer(concurrency=1, max_consecutive_failures=5), ctx)
+        reply = invoke(timer(buckets=[BUCKET], concurrency=1, max_consecutive_failures=5), ctx)
     assert reply["summary"]["failed"] == 5 and reply["continuation"] is not None
     assert any("circuit breaker" in e["error"] for e in reply["errors"])
     assert state.requests["DELETE"] == 5
@@ -163,7 +156,7 @@ def test_flaky_listing_resumes_where_it_broke() -> None:
     state.fault = flaky
     with serve(state) as server:
         ctx = context(server.endpoint, BUCKET, OBS_MAX_RETRY_COUNT="1")
-        first = invoke(timer(check_activity=False, verify_aborts=False), ctx)
+        first = invoke(timer(buckets=[BUCKET], check_activity=False, verify_aborts=False), ctx)
         assert first["continuation"] is not None and first["summary"]["aborted"] == 1000
         state.fault = lambda *a: None
         second = invoke({"continuation": first["continuation"]}, ctx)
