@@ -155,10 +155,10 @@ def parse_duration(text: str) -> timedelta:
     """``"90m"``, ``"24h"``, ``"7d"``, ``"1h30m"`` as a timedelta (at most 3650 days)."""
     compact = text.strip().lower().replace(" ", "")
     if not compact or _DURATION.sub("", compact):
-        raise ValueError(f"{text[:40]!r} is not a duration such as 90m, 24h or 7d")
+        raise ValueError("is not a duration such as 90m, 24h or 7d")
     seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(compact))
     if seconds > MAX_DURATION.total_seconds():
-        raise ValueError(f"{text[:40]!r} is longer than {MAX_DURATION.days} days")
+        raise ValueError(f"is longer than {MAX_DURATION.days} days")
     return timedelta(seconds=seconds)
 
 
@@ -190,6 +190,17 @@ def endpoint_url(name: str, raw: str) -> str:
             parts.query or parts.fragment or parts.username or not value.isascii()):
         raise ConfigError(f"{name}: must be a URL such as https://obs.cn-north-4.myhuaweicloud.com")
     return value
+
+
+def region_name(name: str, raw: str | None) -> str | None:
+    """A region such as cn-north-4: it becomes part of a host name, so nothing else."""
+    if raw is not None and not re.fullmatch(r"[a-z]{2}(-[a-z0-9]+){1,4}", raw):
+        raise ConfigError(f"{name}: must be a region name such as cn-north-4")
+    return raw
+
+
+def _optional_url(name: str, raw: str | None) -> str | None:
+    return None if raw is None else endpoint_url(name, raw)
 
 
 def allow_list(raw: str | None) -> frozenset[str] | Literal["*"]:
@@ -228,10 +239,8 @@ def load_settings(user_data: Callable[[str], Any],
         return lookup(user_data, name)
 
     endpoint = read("OBS_ENDPOINT")
-    region = read("OBS_REGION")
+    region = region_name("OBS_REGION", read("OBS_REGION"))
     if endpoint is None and region:
-        if not re.fullmatch(r"[a-z0-9-]{1,32}", region):
-            raise ConfigError("OBS_REGION: must be a region name such as cn-north-4")
         endpoint = f"https://obs.{region}.myhuaweicloud.com"
     if endpoint is None:
         raise ConfigError("OBS_ENDPOINT (or OBS_REGION) is not set")
@@ -255,8 +264,9 @@ def load_settings(user_data: Callable[[str], Any],
         object_event_force=flag("OBJECT_EVENT_FORCE", read("OBJECT_EVENT_FORCE"), False),
         object_key_encoding=choice("OBJECT_EVENT_KEY_ENCODING",  # type: ignore[arg-type]
                                    read("OBJECT_EVENT_KEY_ENCODING"), ("url", "none")) or "url",
-        fanout=FanoutTarget(read("FANOUT_FUNCTION_URN"), read("FANOUT_REGION") or region,
-                            read("FUNCTIONGRAPH_ENDPOINT")),
+        fanout=FanoutTarget(
+            read("FANOUT_FUNCTION_URN"), region_name("FANOUT_REGION", read("FANOUT_REGION"))
+            or region, _optional_url("FUNCTIONGRAPH_ENDPOINT", read("FUNCTIONGRAPH_ENDPOINT"))),
         storage_price_per_gb_month=price,
         report_bucket=read("REPORT_BUCKET"),
         report_prefix=read("REPORT_PREFIX") or "mpu-janitor/reports/",

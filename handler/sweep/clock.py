@@ -28,11 +28,9 @@ def server_time(result: GetResult) -> datetime | None:
         if name.lower() == "date":
             try:
                 parsed = parsedate_to_datetime(value)
-            except (TypeError, ValueError, OverflowError, IndexError):
+                return None if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+            except (TypeError, ValueError, OverflowError, IndexError):  # 9999 at -1400, too
                 return None
-            if parsed.tzinfo is None:
-                return None
-            return parsed.astimezone(timezone.utc)
     return None
 
 

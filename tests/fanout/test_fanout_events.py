@@ -144,18 +144,17 @@ def test_a_failed_dispatch_is_reported_not_lost(lenient_obs: responses.RequestsM
 
 
 @pytest.mark.parametrize(("code", "attempts"), [("FSS.0429", 1), ("FSS.1429", 5)])
-def test_a_disabled_function_is_not_retried(obs: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch,
-                                            code: str, attempts: int) -> None:
+def test_a_disabled_function_is_not_retried(lenient_obs: responses.RequestsMock, stand_in: FakeObs,
+                                            monkeypatch: pytest.MonkeyPatch, code: str, attempts: int) -> None:
     """429 FSS.0429 means "function disabled": retrying cannot help; other 429s are throttling."""
     import handler.fanout.fgs
 
     monkeypatch.setattr(handler.fanout.fgs.time, "sleep", lambda s: None)
-    state = populated()
-    mock_obs(obs, state)
-    obs.add("POST", DISPATCH, status=429, json={"error_code": code, "error_msg": "x"})
+    populate(stand_in)
+    lenient_obs.add("POST", DISPATCH, status=429, json={"error_code": code, "error_msg": "x"})
     event = load_event("timer-fanout.json")
     event["user_event"] = json.dumps({**json.loads(event["user_event"]), "shards": ["a/"],
                                       "max_in_flight": 1})
     reply = invoke(event, context())
-    posts = [c for c in obs.calls if c.request.method == "POST"]
+    posts = [c for c in lenient_obs.calls if c.request.method == "POST"]
     assert len(posts) == attempts and reply["chains"] == 0 and len(reply["undispatched"]) == 1

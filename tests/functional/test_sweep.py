@@ -306,7 +306,7 @@ def test_object_event_keys_decode_as_the_trigger_encodes_them(
 
     wrong = sent if encoding == "url" else unquote_plus(sent)  # what the other rule would read
     state.add_upload("examplebucket", wrong, age=3 * HOURS)  # never touched
-    mock(lenient_obs, state)
+    wire(lenient_obs, state)
     context.user_data["OBJECT_EVENT_KEY_ENCODING"] = encoding
     event = _event_at_now("eventgrid-obs.json")
     event["data"]["obs"]["object"]["key"] = sent
@@ -320,7 +320,7 @@ def test_default_sweep_makes_two_requests_per_upload(context: FakeContext, lenie
     state = FakeObs()
     stale = {(u.key, u.upload_id) for u in
              (state.add_upload("examplebucket", f"k/{n:04d}", age=3 * DAYS) for n in range(1500))}
-    mock(lenient_obs, state)
+    wire(lenient_obs, state)
     reply = invoke(timer(buckets=["examplebucket"], min_age="24h"), context)
     requests = reply["summary"]["requests"]
     assert {(k, u) for _, k, u in state.aborts} == stale and reply["summary"]["aborted"] == 1500
@@ -343,7 +343,7 @@ def test_an_abort_answered_but_not_done_is_repeated_then_failed(context: FakeCon
         return original(method, bucket, key, query)
 
     state.fault = sticky
-    mock(lenient_obs, state)
+    wire(lenient_obs, state)
     reply = invoke(timer(buckets=["examplebucket"], min_age="24h"), context)
     outcomes = {u["key"]: (u["outcome"], u.get("errorCode"), u.get("verified")) for u in reply["uploads"]}
     assert outcomes == {"sticky.bin": ("failed", "StillListed", False), "fine.bin": ("aborted", None, True)}

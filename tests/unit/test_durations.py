@@ -55,7 +55,7 @@ def test_bad_durations(text: str, problem: str) -> None:
         parse_duration(text)
 
 
-def test_an_error_quotes_at_most_40_characters() -> None:
+def test_an_error_never_quotes_the_value() -> None:
     with pytest.raises(ValueError) as caught:
-        parse_duration("x" * 500)
-    assert "x" * 40 in str(caught.value) and "x" * 41 not in str(caught.value)
+        parse_duration("tok-" + "x" * 500)
+    assert "tok-" not in str(caught.value) and "duration" in str(caught.value)
