@@ -46,7 +46,7 @@ class SweepSettings(BaseModel):
     verify_mode: Literal["listing", "parts"] = "listing"
     max_consecutive_failures: int = Field(default=10, ge=1, le=10_000, strict=True)
     # Fan-out (handler/fanout/): plan shards and run them as asynchronous invocations.
-    mode: Literal["direct", "fanout"] = "direct"
+    mode: Literal["direct", "fanout", "inventory"] = "direct"
     shards: list[str] | None = Field(default=None, max_length=10_000)
     max_in_flight: int = Field(default=10, ge=1, le=100, strict=True)
 
@@ -110,6 +110,8 @@ class Continuation(Cursor):
     model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 
     settings: SweepSettings
+    # An inventory's counts so far (handler/inventory/aggregate.py, Inventory.to_dict).
+    inventory: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _within_settings(self) -> Continuation:

@@ -49,11 +49,19 @@ def handle_timer(invocation: Invocation, event: Timer) -> Reply:
         from handler.fanout.plan import plan_run
 
         return plan_run(invocation, settings)
+    if settings.mode == "inventory":
+        from handler.inventory.run import run_inventory
+
+        return run_inventory(invocation, settings, continuation)
     return run_timer_sweep(invocation, settings, continuation)
 
 
 def handle_resumption(invocation: Invocation, event: Resumption) -> Reply:
     continuation = read_continuation(event.continuation)
+    if continuation.settings.mode == "inventory":
+        from handler.inventory.run import run_inventory
+
+        return run_inventory(invocation, continuation.settings, continuation)
     return run_timer_sweep(invocation, continuation.settings, continuation)
 
 
