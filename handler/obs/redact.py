@@ -8,13 +8,13 @@ forms an encoder on the way would give it, not only verbatim:
 
 - percent-encoded (``quote``/``quote_plus``, either hex case, also double-encoded),
 - XML/HTML character references (``&amp;``, ``&#38;``, ``&#x26;``),
-- JSON escapes (``\\/``, ``\\"``, ``\\u002b``),
+- JSON escapes (``\\/``, ``\\"``, ``\\u002b``), and JSON inside XML or XML inside JSON,
 - space-separated or contiguous hex of its bytes (``<StringToSignBytes>``),
 - base64 of it, at every byte alignment.
 
-Alphanumerics and ``-._~`` are matched only literally: no URL, XML or JSON encoder
-rewrites them, and matching them per character would make a 3 kB STS token's pattern
-cost a noticeable part of a cold start to compile.
+Letters and digits are matched only literally: no URL, XML or JSON encoder rewrites
+them, and alternatives for each would make a 3 kB STS token's pattern cost a noticeable
+part of a cold start to compile (it is compiled on first use, once per credential set).
 
 Secrets shorter than ``MIN_SECRET_LENGTH`` are ignored: scrubbing "SK" would mangle any
 text that happens to contain those letters, and such a value protects nothing anyway.
@@ -33,44 +33,59 @@ if TYPE_CHECKING:
 
 MASK = "***"
 MIN_SECRET_LENGTH = 8
-# Characters that every encoder considered here leaves alone.
-_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-_XML_NAMED = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}
-_JSON_SHORT = {"/": "/", '"': '"', "\\": "\\", "\b": "b", "\f": "f", "\n": "n", "\r": "r",
-               "\t": "t"}
+# Characters that no encoder considered here rewrites; matched literally only.
+_LITERAL_ONLY = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_XML_NAMED = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
+_JSON_SHORT = {"/": "\\/", '"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f",
+               "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # Runs of hex byte pairs, optionally space-separated, long enough to hold a secret.
 _HEX_RUN = re.compile(r"(?:[0-9A-Fa-f]{2} ?){" + str(MIN_SECRET_LENGTH) + ",}")
 # ``user:password@`` in a URL that a library put into an exception message.
 _USERINFO = re.compile(r"(?<=//)[^/@\s'\"]+@")
 
 
-def _hex_ci(number: int, width: int) -> str:
-    return "(?i:" + format(number, f"0{width}x") + ")"
+def _percent(text: str) -> str:
+    return "".join(f"%{byte:02X}" for byte in text.encode("utf-8", errors="surrogatepass"))
+
+
+def _xml_escape(text: str) -> str:
+    return "".join(_XML_NAMED.get(c, c) for c in text)
+
+
+def _json_escape(text: str) -> str:
+    return "".join(_JSON_SHORT.get(c, c) for c in text)
+
+
+def _encodings(char: str) -> set[str]:
+    """``char`` as each encoder writes it, and as a second encoder rewrites that (JSON
+    inside XML, XML inside JSON); hex digits are upper-case here, matched in any case."""
+    code = ord(char)
+    once = _percent(char)
+    first = {char, once, once.replace("%", "%25"), f"&#{code};", f"&#x{code:X};"}
+    if char == " ":
+        first.add("+")  # quote_plus
+    if char in _XML_NAMED:
+        first.add(_XML_NAMED[char])
+    if char in _JSON_SHORT:
+        first.add(_JSON_SHORT[char])
+    if code <= 0xFFFF:
+        first.add(f"\\u{code:04X}")
+    else:  # JSON writes astral characters as a UTF-16 surrogate pair
+        high, low = divmod(code - 0x10000, 0x400)
+        first.add(f"\\u{0xD800 + high:04X}\\u{0xDC00 + low:04X}")
+    return first | {_xml_escape(f) for f in first} | {_json_escape(f) for f in first}
 
 
 def _char_forms(char: str) -> str:
-    """A regex alternation matching ``char`` raw or in any encoding listed above."""
-    if char in _UNRESERVED:
-        return re.escape(char)
-    code = ord(char)
-    utf8 = char.encode("utf-8", errors="surrogatepass")
-    forms = [re.escape(char)]
-    forms.append("".join("%" + _hex_ci(byte, 2) for byte in utf8))  # quote
-    forms.append("".join("%25" + _hex_ci(byte, 2) for byte in utf8))  # quoted twice
-    if char == " ":
-        forms.append(r"\+")  # quote_plus
-    if char in _XML_NAMED:
-        forms.append(f"&{_XML_NAMED[char]};")
-    forms.append(f"&#0*{code};")
-    forms.append(f"&#[xX]0*{_hex_ci(code, 1)};")
-    if char in _JSON_SHORT:
-        forms.append(re.escape("\\" + _JSON_SHORT[char]))
-    if code <= 0xFFFF:
-        forms.append(r"\\u" + _hex_ci(code, 4))
-    else:  # JSON writes astral characters as a UTF-16 surrogate pair
-        high, low = divmod(code - 0x10000, 0x400)
-        forms.append(r"\\u" + _hex_ci(0xD800 + high, 4) + r"\\u" + _hex_ci(0xDC00 + low, 4))
-    return "(?:" + "|".join(forms) + ")"
+    """A regex alternation matching ``char`` raw or in any of its encodings."""
+    if char in _LITERAL_ONLY:
+        return char
+    forms = sorted(_encodings(char), key=lambda f: (-len(f), f))
+    literal = re.escape(char)
+    # Case-insensitive for the hex digits and entity names; the raw character itself is
+    # matched exactly (its own case matters).
+    encoded = "|".join(re.escape(f) for f in forms if f != char)
+    return f"(?:{literal}|(?i:{encoded}))"
 
 
 def _base64_cores(secret: bytes) -> set[str]:
@@ -90,11 +105,11 @@ def _base64_cores(secret: bytes) -> set[str]:
 class Redactor:
     """Replaces every occurrence of the given secrets, in any encoding above, by ``***``.
 
-    Immutable and thread-safe; the pattern is compiled on first use, so a client that
-    never sees a response text pays nothing. ``repr`` names how many secrets, never them.
+    Immutable and thread-safe; the pattern is compiled on first need, so a client whose
+    server never echoes a secret pays nothing for it. ``repr`` names how many secrets, never them.
     """
 
-    __slots__ = ("_b64", "_lock", "_pattern", "_raw", "_secrets")
+    __slots__ = ("_anchors", "_b64", "_lock", "_pattern", "_raw", "_secrets")
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         kept = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH}
@@ -104,6 +119,12 @@ class Redactor:
                                              for s in self._secrets)
         self._b64: tuple[str, ...] = tuple(
             sorted({c for raw in self._raw for c in _base64_cores(raw)}, key=lambda c: -len(c))
+        )
+        # Every textual form keeps a secret's letters and digits as they are, so a text
+        # without the secret's longest such run cannot hold it: checked with ``in`` first,
+        # the pattern is compiled only when a server really echoes a secret.
+        self._anchors: tuple[str, ...] = tuple(
+            max(re.findall(r"[A-Za-z0-9]+", s) or [""], key=len) for s in self._secrets
         )
         self._pattern: re.Pattern[str] | None = None
         self._lock = threading.Lock()
@@ -137,7 +158,8 @@ class Redactor:
         """``text`` with every secret masked; unchanged (the same object) if none occurs."""
         if not self._secrets or not text or len(text) < MIN_SECRET_LENGTH:
             return text
-        text = self._compiled().sub(MASK, text)
+        if any(anchor in text for anchor in self._anchors):
+            text = self._compiled().sub(MASK, text)
         for core in self._b64:
             if core in text:
                 text = text.replace(core, MASK)
@@ -150,6 +172,8 @@ class Redactor:
     def _hex_run(self, match: re.Match[str]) -> str:
         run = match.group(0)
         digits = run.replace(" ", "")
+        if len(digits) // 2 < min(map(len, self._raw)):  # too short to hold any secret
+            return run
         for start in (0, 1):  # a contiguous run may start mid-byte
             chunk = digits[start:]
             chunk = chunk[: len(chunk) - len(chunk) % 2]
