@@ -176,7 +176,7 @@ def _rule(node: ET.Element) -> Rule:
     marker = _text(expiration, "ExpiredObjectDeleteMarker") if expiration is not None else None
     return Rule(
         id=_text(node, "ID"),
-        prefix=prefix,
+        prefix=prefix or None,  # empty means the whole bucket; None as the SDK gives it
         status=_text(node, "Status"),
         expiration=None if expiration is None else Expiration(
             date=_text(expiration, "Date"), days=_int(expiration, "Days"),
