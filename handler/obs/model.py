@@ -142,3 +142,13 @@ class ListPartsResponse(_SdkModel):
     isTruncated: bool = False
     parts: list[Part] = field(default_factory=list)
     encoding_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PutContentResponse(_SdkModel):
+    """The body of a successful putContent, from the response headers, as the SDK's."""
+
+    storageClass: str | None = None
+    etag: str | None = None
+    versionId: str | None = None
+    objectUrl: str | None = None

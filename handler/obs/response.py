@@ -12,6 +12,8 @@ from handler.obs.model import GetResult
 if TYPE_CHECKING:
     from requests import Response
 
+    from handler.obs.redact import Redactor
+
 # Standard headers the SDK keeps in ``GetResult.header`` under their lower-case names
 # (its ALLOWED_RESPONSE_HTTP_HEADER_METADATA_NAMES); everything else except x-obs-*/x-amz-*
 # (Server, Retry-After, ...) is dropped, as the SDK drops it.
@@ -27,12 +29,25 @@ _STRIPPED_PREFIXES = ("x-amz-meta-", "x-amz-", "x-obs-meta-", "x-obs-")
 
 BodyParser = Callable[[str], Any]
 
+# Headers that carry credentials, dropped whatever their value: a proxy or a hostile
+# server may reflect the request's token or signature (the SDK would keep
+# ``security-token``; we never do). Matched on the raw name, before prefixes are stripped.
+CREDENTIAL_HEADERS = frozenset(
+    """authorization proxy-authorization x-obs-security-token x-amz-security-token
+    x-security-token x-auth-token x-subject-token cookie set-cookie""".split()
+)
+
+
+def is_credential_header(name: str) -> bool:
+    lowered = name.strip().lower()
+    return lowered in CREDENTIAL_HEADERS or lowered.endswith(("security-token", "-authorization"))
+
 
 def response_headers(response: Response) -> dict[str, str]:
     """Lower-cased names, and for a repeated header its last value, as the SDK keeps them."""
     raw = getattr(response.raw, "headers", None)
     pairs: Iterable[tuple[str, str]] = raw.items() if raw is not None else response.headers.items()
-    return {name.lower(): value for name, value in pairs}
+    return {name.lower(): value for name, value in pairs if not is_credential_header(name)}
 
 
 def renamed_headers(headers: dict[str, str]) -> list[tuple[str, str]]:
@@ -76,8 +91,52 @@ def _json_error(text: str) -> tuple[str | None, str | None, str | None] | None:
     return field("code"), field("message"), field("request_id")
 
 
-def to_get_result(response: Response, parse_body: BodyParser | None = None) -> GetResult:
-    """Build the GetResult for any HTTP status; only ``parse_body`` depends on the call."""
+def to_get_result(
+    response: Response, parse_body: BodyParser | None = None, redactor: Redactor | None = None
+) -> GetResult:
+    """Build the GetResult for any HTTP status; only ``parse_body`` depends on the call.
+
+    With a ``redactor``, every text field that leaves is scrubbed of its secrets.
+    """
+    result = _to_get_result(response, parse_body)
+    return scrub_result(result, redactor) if redactor else result
+
+
+def scrub_result(result: GetResult, redactor: Redactor) -> GetResult:
+    """``result`` with its secrets masked in every text field, header names included.
+
+    A parsed body (a listing model) is left as it is: its keys and upload ids must stay
+    exact to be acted on, and a listing is not echoed error text. Text bodies are scrubbed.
+    """
+    from dataclasses import replace
+
+    body = result.body
+    if isinstance(body, str):
+        body = redactor.scrub(body)
+    elif isinstance(body, (bytes, bytearray)):
+        body = redactor.scrub_bytes(bytes(body))
+    header = None if result.header is None else [
+        (redactor.scrub(name), redactor.scrub(value)) for name, value in result.header
+    ]
+    return replace(
+        result,
+        reason=_scrub_optional(result.reason, redactor),
+        errorCode=_scrub_optional(result.errorCode, redactor),
+        errorMessage=_scrub_optional(result.errorMessage, redactor),
+        requestId=_scrub_optional(result.requestId, redactor),
+        indicator=_scrub_optional(result.indicator, redactor),
+        hostId=_scrub_optional(result.hostId, redactor),
+        resource=_scrub_optional(result.resource, redactor),
+        header=header,
+        body=body,
+    )
+
+
+def _scrub_optional(value: str | None, redactor: Redactor) -> str | None:
+    return None if value is None else redactor.scrub(value)
+
+
+def _to_get_result(response: Response, parse_body: BodyParser | None) -> GetResult:
     headers = response_headers(response)
     header_request_id = headers.get("x-obs-request-id")
     if header_request_id is None:

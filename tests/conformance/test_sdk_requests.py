@@ -23,8 +23,7 @@ KEYS = [
     "q?uploadId=evil", "amp&x=1", "star*", "quote'd", "中文/文件.bin", "emoji😀.bin",
     "/leading-slash", "a//b", "trailing/", "k" * 1024, "dot/./seg", "up/../x",
     "semi;colon,comma", "(paren)[bracket]{brace}", "tab\there", "ctrl\x01char",
-    "",
-]
+]  # no "": the SDK sends DELETE /?uploadId= to the bucket; ours refuses (test_client_refusals)
 BUCKETS = ["examplebucket", "my.dotted.bucket", "hy-phen-bucket-01"]
 UPLOAD_IDS = ["000001648453845DBB78F2340DD460AB", "moto+id/with=chars"]
 MODES = [(False, False), (False, True), (True, False), (True, True)]  # (path_style, token)
