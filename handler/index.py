@@ -23,6 +23,7 @@ from handler.events.classify import (
 )
 from handler.events.errors import InvalidEvent
 from handler.logs import DecisionLog
+from handler.obs.redact import Redactor
 from handler.result import (
     Refusal,
     apig_reply,
@@ -83,16 +84,18 @@ ROUTES: dict[type, Callable[[Invocation, Any], tuple[Reply, int]]] = {
 
 def handler(event: Any, context: FunctionContext) -> dict[str, Any]:
     """Handle one invocation; see the README for the accepted events and the replies."""
-    scrub = _scrubber([])
+    redactor = Redactor()
     log: DecisionLog | None = None
     try:
-        scrub = _scrubber(secrets_of(context))
-        log = DecisionLog(context, scrub)
-        return scrub(_handle(classify(event), context, log))  # type: ignore[no-any-return]
+        redactor = Redactor(secrets_of(context))
+        log = DecisionLog(context, redactor.scrub)
+        # Listing bodies stay exact (their keys are acted on), so a server that echoes a
+        # secret into a key would still reach the reply: the whole reply is scrubbed.
+        return redactor.scrub_value(_handle(classify(event), context, log))  # type: ignore[no-any-return]
     except Exception as exc:  # the catch-all: report, never raise to the runtime
         # DecisionLog never raises: a broken logger falls back to stderr, then to nothing.
         (log or DecisionLog(None)).decision("crash", error=type(exc).__name__)
-        return scrub(internal_error(exc).to_dict())  # type: ignore[no-any-return]
+        return redactor.scrub_value(internal_error(exc).to_dict())  # type: ignore[no-any-return]
 
 
 def _handle(kind: Classified, context: object, log: DecisionLog) -> Reply:
@@ -111,24 +114,3 @@ def _handle(kind: Classified, context: object, log: DecisionLog) -> Reply:
         payload, status = refusal.result.to_dict(), refusal.result.status or 500
     payload = fit_reply(payload)
     return dict(apig_reply(payload, status)) if apig else payload
-
-
-def _scrubber(secrets: list[str]) -> Callable[[Any], Any]:
-    """Replace every secret in a JSON-ready value (strings anywhere, keys included)."""
-    secrets = sorted({s for s in secrets if len(s) >= 8}, key=len, reverse=True)
-
-    def scrub(value: Any) -> Any:
-        if not secrets:
-            return value
-        if isinstance(value, str):
-            for secret in secrets:
-                if secret in value:
-                    value = value.replace(secret, "***")
-            return value
-        if isinstance(value, dict):
-            return {scrub(k): scrub(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [scrub(item) for item in value]
-        return value
-
-    return scrub

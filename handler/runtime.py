@@ -113,13 +113,18 @@ _client_lock = threading.Lock()
 _cached_client: tuple[tuple[object, ...], ObsClient] | None = None
 
 
-def client_for(settings: Settings, credentials: Credentials) -> ObsClient:
-    """The cached client if it still fits, else a fresh one (the old one is closed)."""
+def client_for(settings: Settings, credentials: Credentials, iam_token: str | None = None,
+               ) -> ObsClient:
+    """The cached client if it still fits, else a fresh one (the old one is closed).
+
+    The IAM token is not the client's to use, but its redactor masks it too, in case a
+    server ever echoes it.
+    """
     global _cached_client
     from handler.obs.client import ObsClient
 
     key = (settings.endpoint, settings.path_style, settings.signature, settings.timeout_s,
-           settings.max_retry_count, credentials)
+           settings.max_retry_count, credentials, iam_token)
     with _client_lock:
         if _cached_client is not None and _cached_client[0] == key:
             return _cached_client[1]
@@ -130,6 +135,7 @@ def client_for(settings: Settings, credentials: Credentials) -> ObsClient:
             security_token=credentials.security_token, path_style=settings.path_style,
             signature=settings.signature, timeout=settings.timeout_s,
             max_retry_count=settings.max_retry_count, pool_size=POOL_SIZE,
+            extra_secrets=(iam_token,),
         )
         _cached_client = (key, client)
         return client
@@ -179,7 +185,8 @@ class Invocation:
             if not self._resolved:
                 credentials = resolve_credentials(self.context, self.lookup)
                 if credentials is not None:
-                    self._client = client_for(self.settings, credentials)
+                    self._client = client_for(self.settings, credentials,
+                                              text_of(self.context, "getToken"))
                 self._resolved = True
             return self._client
 

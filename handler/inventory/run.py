@@ -50,11 +50,7 @@ class Parts:
 
 def lifecycle_of(client: ObsClient, bucket: str, deadline: float | None,
                  ) -> BucketLifecycle | None:
-    """The bucket's abort rules; None when they cannot be read (denied, unreachable).
-
-    A rule that also filters by tag or object size is not counted as covering uploads:
-    an incomplete upload has neither, so we cannot say the rule removes it.
-    """
+    """The bucket's abort rules; None when they cannot be read (denied, unreachable)."""
     from handler.obs.lifecycle import configuration_of
 
     try:
@@ -65,8 +61,7 @@ def lifecycle_of(client: ObsClient, bucket: str, deadline: float | None,
         return None
     return BucketLifecycle(tuple(
         AbortRule(rule_id=rule.id or "", prefix=rule.prefix or "",
-                  enabled=rule.enabled and not rule.tags and not rule.has_size_filter,
-                  days_after_initiation=rule.abort_days)
+                  enabled=rule.removes_uploads, days_after_initiation=rule.abort_days)
         for rule in config.rule))
 
 
@@ -153,7 +148,7 @@ class InventoryRun:
             if parts is None:
                 return None
             assert upload.initiated is not None
-            verdict = self.policy.judge(upload, now, start.prefix, start.delimiter)
+            verdict: str = self.policy.judge(upload, now, start.prefix, start.delimiter)
             if verdict == "selected":
                 verdict = "skipped_active" if parts.active else "would_abort"
             facts.append(UploadFacts(

@@ -18,7 +18,6 @@ the normal case, and ``configuration_of`` turns it into an empty configuration.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from handler.obs.model import _SdkModel
@@ -29,10 +28,6 @@ if TYPE_CHECKING:
     from handler.obs.model import GetResult
 
 NO_CONFIGURATION = "NoSuchLifecycleConfiguration"
-# OBS starts counting a rule's days at the next 00:00 UTC after the upload and may take up
-# to 24 hours more to run it: "a delay of up to 48 hours" (OBS user guide, lifecycle
-# overview: https://support.huaweicloud.com/intl/en-us/usermanual-obs/obs_03_0335.html).
-EXECUTION_LAG = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,40 +88,22 @@ class Rule(_SdkModel):
             return None
         return abort.daysAfterInitiation if abort.daysAfterInitiation >= 0 else None
 
-    def covers(self, key: str) -> bool:
-        """True when this rule will abort an upload of ``key``. A rule that also filters
-        by tag or size is not counted: an upload has neither to match, so we cannot say
-        it will be removed, and saying so wrongly would hide a cost."""
-        if self.abort_days is None or self.tags or self.has_size_filter:
-            return False
-        return key.startswith(self.prefix or "")
+    @property
+    def removes_uploads(self) -> bool:
+        """True when the rule aborts incomplete uploads under its prefix. A rule that also
+        filters by tag or size is not counted: an upload has neither to match, so we
+        cannot say it will be removed, and saying so wrongly would hide a cost. When it
+        removes them is the inventory's business (handler/inventory/lifecycle_rules.py)."""
+        return self.abort_days is not None and not self.tags and not self.has_size_filter
 
-    def abort_window(self, initiated: datetime) -> tuple[datetime, datetime] | None:
-        """When OBS may remove an upload started at ``initiated`` under this rule: from
-        the next 00:00 UTC plus the rule's days, to a day after that. None if it won't."""
-        days = self.abort_days
-        if days is None:
-            return None
-        utc = initiated.astimezone(timezone.utc)
-        midnight = datetime(utc.year, utc.month, utc.day, tzinfo=timezone.utc)
-        try:
-            earliest = midnight + timedelta(days=1 + days)
-            return earliest, earliest + EXECUTION_LAG
-        except OverflowError:
-            return None
+    def covers(self, key: str) -> bool:
+        """True when this rule will abort an upload of ``key``."""
+        return self.removes_uploads and key.startswith(self.prefix or "")
 
 
 @dataclass(frozen=True, slots=True)
 class Lifecycle(_SdkModel):
     rule: list[Rule] = field(default_factory=list)
-
-    def abort_rules(self) -> list[Rule]:
-        return [rule for rule in self.rule if rule.abort_days is not None]
-
-    def rule_for(self, key: str) -> Rule | None:
-        """The covering rule that removes an upload of ``key`` soonest, if any."""
-        covering = [rule for rule in self.rule if rule.covers(key)]
-        return min(covering, key=lambda r: r.abort_days or 0, default=None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,23 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from handler.obs.dates import header_date
+
 if TYPE_CHECKING:
     from handler.obs.model import GetResult
 
 
 def server_time(result: GetResult) -> datetime | None:
-    """The Date header of an OBS response as an aware datetime; None if absent or bad
-    (no zone, ``-0000`` which RFC 5322 defines as "zone unknown", or unparseable)."""
-    from email.utils import parsedate_to_datetime  # lazily: the abort path never needs it
-
-    for name, value in result.header or ():
-        if name.lower() == "date":
-            try:
-                parsed = parsedate_to_datetime(value)
-                return None if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
-            except (TypeError, ValueError, OverflowError, IndexError):  # 9999 at -1400, too
-                return None
-    return None
+    """The Date header of an OBS response, aware UTC; None if absent or unusable (no zone,
+    ``-0000``, an absurd year): handler/obs/dates.py has the one parser."""
+    return header_date(result.header)
 
 
 @dataclass

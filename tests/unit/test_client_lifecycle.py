@@ -6,13 +6,13 @@ import base64
 import hashlib
 import io
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timezone
 
 import pytest
 import responses
 
 from handler.obs import ObsClient, configuration_of
-from handler.obs.lifecycle import EXECUTION_LAG, Lifecycle, Rule, parse_lifecycle
+from handler.obs.lifecycle import Lifecycle, parse_lifecycle
 from handler.obs.model import GetResult
 
 ENDPOINT = "https://obs.cn-north-4.myhuaweicloud.com"
@@ -53,42 +53,10 @@ def test_rule_shapes(rule_xml: str, key: str, covered: bool, prefix: str | None)
     (rule,) = parsed.lifecycleConfig.rule
     assert rule.prefix == prefix
     assert rule.covers(key) is covered
-    assert (parsed.lifecycleConfig.rule_for(key) is rule) is covered
 
 
 def test_not_xml_is_no_body() -> None:
     assert parse_lifecycle("<html>proxy") is None
-
-
-@pytest.mark.parametrize(
-    ("initiated", "days", "earliest"),
-    [
-        (datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC), 7, datetime(2024, 1, 10, tzinfo=UTC)),
-        (datetime(2024, 1, 2, 0, 0, 0, tzinfo=UTC), 0, datetime(2024, 1, 3, tzinfo=UTC)),
-        (datetime(2024, 1, 2, 23, 30, tzinfo=timezone(timedelta(hours=-8))), 1,
-         datetime(2024, 1, 5, tzinfo=UTC)),  # 07:30 UTC on the 3rd
-    ],
-)
-def test_abort_window_counts_from_next_midnight_utc(
-    initiated: datetime, days: int, earliest: datetime
-) -> None:
-    rule = Rule(status="Enabled", abortIncompleteMultipartUpload=parse_lifecycle(
-        _doc(f"<Rule>{_abort(str(days))}<Status>Enabled</Status></Rule>")
-    ).lifecycleConfig.rule[0].abortIncompleteMultipartUpload)  # type: ignore[union-attr]
-    assert rule.abort_window(initiated) == (earliest, earliest + EXECUTION_LAG)
-    assert Rule(status="Disabled").abort_window(initiated) is None
-
-
-def test_rule_for_picks_the_soonest() -> None:
-    parsed = parse_lifecycle(_doc(
-        f"<Rule><ID>slow</ID><Status>Enabled</Status>{_abort('30')}</Rule>"
-        f"<Rule><ID>fast</ID><Prefix>tmp/</Prefix><Status>Enabled</Status>{_abort('2')}</Rule>"
-    ))
-    assert parsed is not None
-    config = parsed.lifecycleConfig
-    assert config.rule_for("tmp/a").id == "fast"  # type: ignore[union-attr]
-    assert config.rule_for("data/a").id == "slow"  # type: ignore[union-attr]
-    assert [r.id for r in config.abort_rules()] == ["slow", "fast"]
 
 
 @pytest.mark.parametrize(

@@ -18,23 +18,19 @@ from handler.obs.xmlparse import parse_timestamp
 from handler.sweep.clock import server_time
 
 UTC = timezone.utc
-NOV_6 = datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)
+NOV_6 = datetime(2026, 11, 6, 8, 49, 37, tzinfo=UTC)
 
-# Date header -> the instant, or None
+# Date header -> the instant, or None (the parser's own table is tests/unit/test_dates.py;
+# these rows hold the clock's accessor to it)
 DATES: dict[str, tuple[str, datetime | None]] = {
-    "IMF-fixdate": ("Sun, 06 Nov 1994 08:49:37 GMT", NOV_6),
-    "IMF-fixdate with UTC": ("Sun, 06 Nov 1994 08:49:37 UTC", NOV_6),
-    "numeric zone": ("Sun, 06 Nov 1994 16:49:37 +0800", NOV_6),
-    "negative zone": ("Sun, 06 Nov 1994 03:49:37 -0500", NOV_6),
-    "RFC 850": ("Sunday, 06-Nov-94 08:49:37 GMT", NOV_6),
-    # asctime carries no zone: refused, so a page aborts nothing on it (the safe side).
-    "asctime": ("Sun Nov  6 08:49:37 1994", None),
-    "no zone": ("Sun, 06 Nov 1994 08:49:37", None),
-    "-0000 means zone unknown": ("Sun, 06 Nov 1994 08:49:37 -0000", None),
+    "IMF-fixdate": ("Fri, 06 Nov 2026 08:49:37 GMT", NOV_6),
+    "numeric zone": ("Fri, 06 Nov 2026 16:49:37 +0800", NOV_6),
+    "negative zone": ("Fri, 06 Nov 2026 03:49:37 -0500", NOV_6),
+    "no zone": ("Fri, 06 Nov 2026 08:49:37", None),
+    "-0000 means zone unknown": ("Fri, 06 Nov 2026 08:49:37 -0000", None),
+    "an absurd year": ("Fri, 31 Dec 9999 23:59:59 -1400", None),
     "garbage": ("yesterday, around noon", None),
     "empty": ("", None),
-    "day out of range": ("Sun, 32 Nov 1994 08:49:37 GMT", None),
-    "hour out of range": ("Sun, 06 Nov 1994 25:49:37 GMT", None),
 }
 
 
@@ -47,7 +43,7 @@ def test_server_time_from_the_date_header(header: str, expected: datetime | None
 
 
 def test_server_time_finds_date_in_any_case_and_none_without_it() -> None:
-    headers = [("x-obs-request-id", "r"), ("date", "Sun, 06 Nov 1994 08:49:37 GMT")]
+    headers = [("x-obs-request-id", "r"), ("date", "Fri, 06 Nov 2026 08:49:37 GMT")]
     assert server_time(GetResult(status=200, header=headers)) == NOV_6
     assert server_time(GetResult(status=200, header=[("x-obs-request-id", "r")])) is None
     assert server_time(GetResult(status=200, header=None)) is None
