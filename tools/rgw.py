@@ -32,6 +32,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -42,6 +43,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +77,41 @@ def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
            if k not in ("AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "AWS_PROFILE")
            and not k.lower().endswith("_proxy")}
     return {**env, **(extra or {})}
+
+
+_FORBIDDEN = re.compile(rb"&#x1[bB];|&#27;|\x1b")
+_STAND_IN = "\uf01b"
+
+
+def tolerate_control_characters(client: Any) -> Any:
+    """Let a boto3 client read replies that name a key with ESC (a witness, dev-only).
+
+    RGW writes it ``&#x1b;``, moto raw; XML 1.0 allows neither and botocore gives up
+    (and retries: each retry of CreateMultipartUpload makes another upload). The
+    character becomes a private-use stand-in before botocore parses; ``witness_key``
+    maps it back. A few lines of their own, not the janitor's parser.
+    """
+    # botocore marks an unreadable 200 as a 500 on before-parse.s3.*; handlers of a
+    # more specific event name run before it.
+    for operation in ("CreateMultipartUpload", "ListMultipartUploads", "ListParts"):
+        client.meta.events.register_first(f"before-parse.s3.{operation}", _readable_body)
+    return client
+
+
+def witness_key(key: str) -> str:
+    return key.replace(_STAND_IN, "\x1b")
+
+
+def _readable_body(response_dict: dict[str, Any], **_: Any) -> None:
+    body = response_dict.get("body")
+    if not isinstance(body, bytes) or not _FORBIDDEN.search(body):
+        return
+    body = _FORBIDDEN.sub(_STAND_IN.encode(), body)
+    response_dict["body"] = body
+    # Readable now, and not an <Error>: it is the 200 the server sent.
+    root = ET.fromstring(body)
+    if response_dict.get("status_code") == 500 and not root.tag.endswith("Error"):
+        response_dict["status_code"] = 200
 
 
 def _free_port() -> int:

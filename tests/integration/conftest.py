@@ -4,32 +4,26 @@ Every test that takes ``server`` runs once per server. The RGW runs are marked `
 and left out unless asked for (``make test-rgw``: ``pytest -m rgw tests/integration``),
 so ``make test`` needs no Ceph. RGW starts once per session, on first use.
 
-``s3`` is boto3 (dev-only), the independent witness of what the server holds. boto3
-cannot read a reply that names a key with a control character (Ceph RGW writes
-``&#x1b;``, moto the raw byte; XML 1.0 allows neither), so the witness rewrites those
-characters into private-use stand-ins before boto3 parses, and ``witness_key`` maps
-them back: a few lines of its own, not the janitor's parser.
+``s3`` is boto3 (dev-only), the independent witness of what the server holds, taught
+to read replies naming a key with ESC (tools/rgw.py: ``tolerate_control_characters``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
+
+from tools.rgw import tolerate_control_characters
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 pytestmark = pytest.mark.integration
 
-SERVERS = ["moto", pytest.param("rgw", marks=pytest.mark.rgw)]
-_FORBIDDEN = re.compile(rb"&#x1[bB];|&#27;|\x1b")
-_STAND_IN = "\uf01b"
 _RUN = f"{time.time_ns()}"
 
 
@@ -66,6 +60,13 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "(make test-rgw)")
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each test that takes ``server`` runs on both (marks exist only once configured)."""
+    if "server" in metafunc.fixturenames:
+        metafunc.parametrize("server", ["moto", pytest.param("rgw", marks=pytest.mark.rgw)],
+                             indirect=True, scope="session")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Without ``-m`` naming rgw, the RGW runs are deselected: make test needs no Ceph."""
     if "rgw" in (config.getoption("markexpr") or ""):
@@ -92,37 +93,15 @@ def _rgw() -> Iterator[TestServer]:
         yield running
 
 
-@pytest.fixture(scope="session", params=SERVERS)
+@pytest.fixture(scope="session")
 def server(request: pytest.FixtureRequest) -> Target:
     name: str = request.param
     return Target(name, request.getfixturevalue(f"_{name}"))
 
 
-def _witness_body(response_dict: dict[str, Any], **_: Any) -> None:
-    body = response_dict.get("body")
-    if not isinstance(body, bytes) or not _FORBIDDEN.search(body):
-        return
-    body = _FORBIDDEN.sub(_STAND_IN.encode(), body)
-    response_dict["body"] = body
-    # botocore has already marked the unreadable 200 as a 500 (to retry it); readable
-    # now, and not an <Error>, it is the 200 the server sent.
-    root = ET.fromstring(body)
-    if response_dict.get("status_code") == 500 and not root.tag.endswith("Error"):
-        response_dict["status_code"] = 200
-
-
-def witness_key(key: str) -> str:
-    return key.replace(_STAND_IN, "\x1b")
-
-
 @pytest.fixture
 def s3(server: Target) -> Any:
-    client = server.handle.boto3_client()
-    # botocore turns a 200 it cannot parse into a 500 (and retries) on before-parse.s3.*;
-    # handlers of a more specific event name run before it.
-    for operation in ("CreateMultipartUpload", "ListMultipartUploads", "ListParts"):
-        client.meta.events.register_first(f"before-parse.s3.{operation}", _witness_body)
-    return client
+    return tolerate_control_characters(server.handle.boto3_client())
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from tests.conftest import invoke, load_event
-from tests.integration.conftest import witness_key
+from tools.rgw import witness_key
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Target
