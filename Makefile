@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 PYTHON_VERSION ?= 3.10
 
-.PHONY: demo test check lint package bench reliability simulate clean
+.PHONY: demo test check test-rgw lint package bench reliability simulate clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(STAMP)
 # without the tests marked slow (which make test still runs).
 check: $(STAMP)
 	$(BIN)/python -m pytest tests/unit tests/functional -m "not integration and not slow"
+
+# The integration suite on Ceph RGW: tools/rgw.py installs Debian's ceph-mon, ceph-osd and
+# radosgw if missing (root), starts a single-node cluster for the session, stops it after.
+test-rgw: $(STAMP)
+	$(BIN)/python -m pytest -m rgw tests/integration
 
 lint: $(STAMP)
 	$(BIN)/ruff check handler tests tools bench

@@ -14,6 +14,29 @@ if TYPE_CHECKING:
 
 MAX_PAGE = 1000
 
+class ListingPageError(ListingFailedError):
+    """A listing page that could not be used: names the bucket, the page, what was wrong."""
+
+    def __init__(self, bucket: str, result: GetResult, page: int, where: str, what: str,
+                 problem: str) -> None:
+        super().__init__(bucket, result)
+        self.page = page
+        self.problem = problem
+        self.args = (f"{what} of bucket {bucket!r} failed on page {page}{where}: {problem}",)
+
+
+def _problem(result: GetResult) -> str:
+    """What was wrong with a page, in words, without echoing anything secret."""
+    if not result.ok:
+        code = result.errorCode or "no error code"
+        message = f" ({result.errorMessage})" if result.errorMessage else ""
+        return f"status {result.status}, {code}{message}"
+    from handler.obs.xmlparse import last_problem
+
+    return f"status {result.status} but the reply is unusable: {last_problem() or 'an empty body'}"
+
+
+
 
 def iter_upload_pages(
     client: ObsClient,
@@ -31,19 +54,44 @@ def iter_upload_pages(
     With a ``delimiter``, pages hold only the uploads directly under the prefix, and the
     deeper "folders" as common prefixes (the fan-out planner's shards).
 
-    Always asks for ``encoding-type=url`` so that keys with control characters survive
-    the XML (peer-tools §2.5). Raises ListingFailedError on an error status and
-    ListingStuckError when a truncated page does not move the markers on.
+    Asks for ``encoding-type=url``, so that keys with control characters survive the XML,
+    and trusts the keys' encoding only when the reply echoes ``<EncodingType>url`` (OBS
+    and S3 do). A reply without it may hold encoded keys (Ceph RGW encodes silently) or
+    raw ones (moto ignores the parameter): the two cannot be told apart from a key such
+    as ``a%20b``, so the same page is asked again without encoding-type, which every
+    server answers with raw keys, and so is every later page of this listing (one more
+    request per listing on such servers, none on OBS). Keys
+    with characters XML 1.0 forbids are recovered by the parser (handler/obs/xmlparse.py).
+
+    Raises ListingFailedError (a ListingPageError naming the page and the problem) on an
+    error status or an unreadable page, and ListingStuckError when a truncated page does
+    not move the markers on.
     """
+    from handler.obs.xmlparse import clear_problem  # listings only: keep aborts light
+
+    number = 0
+    ask_url = True
     while True:
+        number += 1
+        clear_problem()
         result = client.listMultipartUploads(
             bucket, prefix=prefix, delimiter=delimiter, max_uploads=min(page_size, MAX_PAGE),
-            key_marker=key_marker, upload_id_marker=upload_id_marker, encoding_type="url",
-            deadline=deadline,
+            key_marker=key_marker, upload_id_marker=upload_id_marker,
+            encoding_type="url" if ask_url else None, deadline=deadline,
         )
         page: ListMultipartUploadsResponse | None = result.body
+        if ask_url and result.ok and page is not None and page.encoding_type != "url":
+            ask_url = False
+            result = client.listMultipartUploads(
+                bucket, prefix=prefix, delimiter=delimiter,
+                max_uploads=min(page_size, MAX_PAGE), key_marker=key_marker,
+                upload_id_marker=upload_id_marker, deadline=deadline,
+            )
+            page = result.body
         if not result.ok or page is None:
-            raise ListingFailedError(bucket, result)
+            after = f" (after key marker {key_marker!r})" if key_marker else ""
+            raise ListingPageError(bucket, result, number, after, "listing uploads",
+                                   _problem(result))
         following = (page.nextKeyMarker, page.nextUploadIdMarker)
         repeated = key_marker is not None and following == (key_marker, upload_id_marker)
         if page.isTruncated and repeated:
@@ -69,10 +117,16 @@ def iter_part_pages(
 ) -> Iterator[GetResult]:
     """Yield each ListParts page of one upload; a 404 NoSuchUpload page is yielded as is.
 
-    The caller decides what a missing upload means (for a sweep: already gone).
+    The caller decides what a missing upload means (for a sweep: already gone). The
+    caller knows the key, so the reply's Key is decoded only if EncodingType says so.
     """
+    from handler.obs.xmlparse import clear_problem
+
     marker: int | None = None
+    number = 0
     while True:
+        number += 1
+        clear_problem()
         result = client.listParts(
             bucket, key, upload_id, max_parts=min(page_size, MAX_PAGE),
             part_number_marker=marker, encoding_type="url", deadline=deadline,
@@ -82,7 +136,9 @@ def iter_part_pages(
             if result.status == 404:
                 yield result
                 return
-            raise ListingFailedError(bucket, result)
+            raise ListingPageError(bucket, result, number,
+                                   f" (key {key!r}, upload {upload_id!r})", "listing parts",
+                                   _problem(result))
         yield result
         if not page.isTruncated:
             return

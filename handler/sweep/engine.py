@@ -95,15 +95,22 @@ class ListingGuard:
     """What a server's listing must satisfy before anything in it is acted on: markers
     that move strictly forward, and each upload handed out once."""
 
+    _paged: bool = False  # True once this listing's server handed out a marker
     _marker_key: str | None = None
     _marker_ids: set[str] = field(default_factory=set)
     _recent: set[tuple[str, str]] = field(default_factory=set)
     _previous: set[tuple[str, str]] = field(default_factory=set)
 
     def first_time(self, upload: Upload, request: Markers) -> bool:
-        """False for an upload behind the request's marker or seen on this or the last page."""
+        """False for an upload already handed out: on this page or the one before, or
+        behind a key marker that this listing's own server handed out.
+
+        A continuation's marker is not held against the first page: a server that
+        ignores key-marker (moto) lists everything again, unsorted, and what an earlier
+        invocation left undone there must still be found.
+        """
         ident = (upload.key, upload.uploadId)
-        behind = request[0] is not None and upload.key < request[0]
+        behind = self._paged and request[0] is not None and upload.key < request[0]
         if behind or ident in self._recent or ident in self._previous:
             return False
         self._recent.add(ident)
@@ -123,6 +130,7 @@ class ListingGuard:
         else:
             self._marker_ids = set()
         self._marker_key = key
+        self._paged = True
         if upload_id is not None:
             self._marker_ids.add(upload_id)
         return None

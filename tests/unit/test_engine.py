@@ -88,7 +88,7 @@ class FakeClient:
             listed = [i for i in listed if i > (key_marker, upload_id_marker or "")]
         page, more = listed[:self.page_size], len(listed) > self.page_size
         body = ListMultipartUploadsResponse(
-            bucket=bucketName, isTruncated=more,
+            bucket=bucketName, isTruncated=more, encoding_type=encoding_type,  # OBS echoes it
             nextKeyMarker=page[-1][0] if more else None, nextUploadIdMarker=page[-1][1] if more else None,
             upload=[Upload(key=s.key, uploadId=s.upload_id, initiator=Initiator(id=s.initiator),
                            initiated=s.initiated) for s in (self.uploads[i] for i in page)])

@@ -18,8 +18,16 @@ FIRST = {
     "no marker": ((None, None), up("a"), True),
     "after the key marker": (("b", "u1"), up("c"), True),
     "on the key marker (another upload of it)": (("b", "u1"), up("b", "u2"), True),
-    "behind the key marker": (("b", "u1"), up("a"), False),
+    # A continuation's marker: the first page may be a server's full, unsorted re-listing.
+    "behind a continuation's key marker": (("b", "u1"), up("a"), True),
 }
+
+
+def test_behind_a_marker_the_server_handed_out() -> None:
+    guard = ListingGuard()
+    assert guard.advance((None, None), ("b", "u1")) is None
+    assert not guard.first_time(up("a"), ("b", "u1"))
+    assert guard.first_time(up("c"), ("b", "u1"))
 
 
 @pytest.mark.parametrize(("markers", "upload", "first"), list(FIRST.values()), ids=list(FIRST))
