@@ -3,7 +3,9 @@
 The figures that must stay at zero are measured, not assumed: tests add to them when
 they observe the thing (an unhandled exception, a request for invalid input, an upload
 aborted that should not have been, a selected upload neither handled nor carried on,
-a planted secret found in any output).
+a planted secret found in any output, a server-echoed secret in any spelling, a request
+about an upload that names no key or uploadId, an abort on an untrusted clock, a reply
+over 6 MB).
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ if TYPE_CHECKING:
     import pytest
 
 MUST_BE_ZERO = ("unhandled exceptions", "requests sent for invalid input",
-                "uploads wrongly aborted", "selected uploads lost", "secrets found")
+                "uploads wrongly aborted", "selected uploads lost", "secrets found",
+                # issue 11: counted by the hostile-server and hostile-input tests
+                "secrets echoed by the server", "requests without key or uploadId",
+                "uploads aborted on a skewed clock", "replies over 6 MB")
 REPORT = Path(__file__).resolve().parents[2] / "reliability" / "REPORT.md"
 
 
