@@ -28,6 +28,10 @@ from tests.reliability.test_hostile_listings import (
     old,
     sweep,
 )
+from tests.reliability.test_hostile_server import (
+    FOREIGN_LOGGED_TODAY,
+    check_foreign_value_not_logged,
+)
 from tests.reliability.test_hostile_settings import refused, swept
 
 EDGE_OVERFLOW = {
@@ -107,3 +111,11 @@ def test_a_listed_upload_id_of_spaces_is_not_acted_on() -> None:
     reply, server = sweep({None: Page([bad, old("good.bin", "1" * 32)])}, {"min_age": "24h", **FAST})
     assert [s.key for s in server.deletes] == ["good.bin"], server.deletes
     assert reply["errors"]
+
+
+@pytest.mark.parametrize("wrapped", ["single", "batch"])
+@pytest.mark.parametrize("field", sorted(FOREIGN_LOGGED_TODAY))
+def test_a_foreign_secret_in_a_field_valid_on_its_own_is_not_logged(field: str,
+                                                                   wrapped: str) -> None:
+    """identify() logs an invalid item's key (any 1-1024 chars) and relaxed uploadId raw."""
+    check_foreign_value_not_logged(field, wrapped)
