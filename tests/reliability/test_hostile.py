@@ -375,6 +375,6 @@ def test_hostile_listings(pages: list[tuple[list[Entry], str, str | None]], dry_
 def test_record_the_fuzzing_scenario() -> None:
     scenario(f"hostile events: {FUZZ_EXAMPLES:,} generated (arbitrary JSON, near-valid, wrapped "
              "by APIG/SMN/CloudEvents with unreadable and deep carriers, host-changing buckets, "
-             "traversal and CR/LF keys, non-ASCII header names), seed {SEED}")
+             f"traversal and CR/LF keys, non-ASCII header names), seed {SEED}")
     scenario(f"hostile listings: {max(FUZZ_EXAMPLES // 3, 50):,} generated (entries without "
              f"Key/UploadId, outside the prefix, repeated, untrusted Dates), seed {SEED}")

@@ -83,7 +83,7 @@ def test_listed_uploads_without_key_or_id_are_errors_never_requests(
     if not settings.get("dry_run"):
         assert reply["summary"]["aborted"] == 1  # the good entry of the same page still goes
     assert reply["errors"], "the bad entry must be reported"
-    scenario(f"listing entry with {name} ({'/'.join(settings) or 'defaults'}): reported, no request")
+    scenario("listing entries with empty or missing Key/UploadId: reported, no request")
 
 
 CLIENT_CALLS = {
@@ -155,7 +155,7 @@ def test_an_untrusted_listing_date_aborts_nothing(name: str, dry_run: bool) -> N
     assert reply["errors"], "the report must say why nothing was aborted"
     if dry_run:  # a dry run still reports what it saw
         assert reply["uploads"] or reply["summary"]["seen"]
-    scenario(f"listing Date {name} ({'dry run' if dry_run else 'real'}): nothing aborted")
+    scenario("listing Date untrusted (ahead, behind, year 9999, missing, no zone, -0000): nothing aborted, dry runs report")
 
 
 def test_a_later_page_cannot_make_an_upload_older() -> None:
@@ -180,7 +180,7 @@ def test_pages_far_apart_abort_nothing_on_the_odd_page(gap: timedelta) -> None:
     reply, server = sweep({None: first, "tmp/young.bin": second}, {"min_age": "1h", **FAST})
     FIGURES["uploads aborted on a skewed clock"] += len(server.deletes)
     assert server.deletes == [] and reply["errors"]
-    scenario(f"two listing pages {gap.days:+d} days apart: nothing aborted")
+    scenario("two listing pages days apart: nothing aborted")
 
 
 @pytest.mark.parametrize("ahead", [30 * DAYS, 365 * DAYS, 2 * timedelta(hours=1)],
@@ -195,7 +195,7 @@ def test_a_parts_page_dated_ahead_cannot_make_a_young_part_stale(ahead: timedelt
     FIGURES["uploads aborted on a skewed clock"] += len(server.deletes)
     assert server.deletes == []
     assert reply["summary"]["skipped_active"] == 1
-    scenario(f"ListParts dated {ahead} ahead: a 5-minute-old part keeps its upload")
+    scenario("ListParts dated ahead: a 5-minute-old part keeps its upload")
 
 
 @pytest.mark.parametrize("bound, ahead, aborted", [
@@ -243,7 +243,7 @@ def check_edge_initiated(name: str, value: str) -> None:
     assert deleted <= {"plain.bin", "edge.bin"} and "plain.bin" in deleted
     if name in UNKNOWN_OR_FUTURE:
         assert "edge.bin" not in deleted
-    scenario(f"listing Initiated {name}: no crash, no abort on an unknown age")
+    scenario("listing Initiated at the edges of time: no crash, no abort on an unknown age")
 
 
 def check_edge_part(name: str, value: str) -> None:
@@ -254,7 +254,7 @@ def check_edge_part(name: str, value: str) -> None:
     assert "summary" in reply, reply.get("errorMessage")
     if name in UNKNOWN_OR_FUTURE:
         assert server.deletes == []  # a part of unknown or future time means active
-    scenario(f"ListParts LastModified {name}: no crash")
+    scenario("ListParts LastModified at the edges of time: no crash")
 
 
 @pytest.mark.parametrize("name", sorted(EDGE_INITIATED))
@@ -289,7 +289,7 @@ def test_a_server_that_ignores_prefix_gets_nothing_outside_it_aborted(name: str)
     FIGURES["uploads wrongly aborted"] += len(wrong)
     assert [s.key for s in server.deletes] == ["tmp/inside.bin"]
     assert reply["summary"]["skipped_outside"] == 1
-    scenario(f"server ignores prefix= and lists {name}: not aborted")
+    scenario("server ignores prefix= and lists keys outside it: not aborted")
 
 
 @pytest.mark.parametrize("key", ["keep/x.bin", "keep/deep/y.bin", "tmp/keep/z.bin"])
@@ -329,7 +329,7 @@ def test_markers_that_go_backwards_stop_the_listing(name: str) -> None:
     for s in server.deletes:
         counts[(s.key, s.query["uploadId"])] = counts.get((s.key, s.query["uploadId"]), 0) + 1
     assert all(n == 1 for n in counts.values())
-    scenario(f"listing markers {name}: stopped with an error, bounded requests")
+    scenario("listing markers going backwards or repeating: stopped with an error, bounded requests")
 
 
 def test_same_key_marker_with_cycling_upload_ids_stops() -> None:
@@ -368,4 +368,4 @@ def test_an_upload_listed_twice_is_aborted_and_counted_once(name: str, verify: b
     distinct = {(e.key, e.upload_id) for page in pages.values() for e in page.entries}
     assert reply["summary"]["aborted"] == len(distinct) == len(ids)
     assert reply["summary"]["seen"] == len(distinct)
-    scenario(f"an upload repeated {name}: one DELETE, counted once")
+    scenario("an upload listed twice (same page, next page, behind the marker): one DELETE, counted once")
