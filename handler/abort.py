@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from handler.events.abandonment import AbandonedUpload, identify, parse_upload
+from handler.events.abandonment import AbandonedUpload, fingerprint, identify, parse_upload
+from handler.events.classify import Unusable
 from handler.events.errors import InvalidEvent
 from handler.obs.errors import ObsTransportError
 from handler.result import (
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
 def screen(invocation: Invocation, raw: Any) -> tuple[AbandonedUpload | None, GetResult | None]:
     """Validate, then check the allow-list; a GetResult here means: send nothing."""
+    if isinstance(raw, Unusable):
+        return None, invalid_event(raw.problem)
     try:
         upload = parse_upload(raw, relaxed_upload_id=invocation.settings.relaxed_upload_id)
     except InvalidEvent as exc:
@@ -73,11 +76,18 @@ def process_item(invocation: Invocation, raw: Any) -> BatchEntry:
             outcome = outcome_of(result)
         except Exception as exc:  # a bug on one item must not sink the batch
             result, outcome = internal_error(exc), "failed"
-    ids = ({"bucket": upload.bucket, "objectKey": upload.objectKey, "uploadId": upload.uploadId}
-           if upload is not None else identify(raw, relaxed_upload_id=
-                                               invocation.settings.relaxed_upload_id))
+    relaxed = invocation.settings.relaxed_upload_id
+    if upload is not None:
+        ids: dict[str, str | None] = {"bucket": upload.bucket, "objectKey": upload.objectKey,
+                                      "uploadId": upload.uploadId}
+        logged: dict[str, Any] = dict(ids)
+    else:
+        # What the caller sent is given back in the reply, but never written raw to the
+        # log: an invalid item may be anything pasted into the wrong field.
+        ids = identify(raw, relaxed_upload_id=relaxed)
+        logged = {"item_fingerprint": fingerprint(raw)}
     invocation.log.decision(
-        "abort", **ids, outcome=outcome, status=result.status, errorCode=result.errorCode,
+        "abort", **logged, outcome=outcome, status=result.status, errorCode=result.errorCode,
         requestId=result.requestId, duration_ms=round((time.monotonic() - started) * 1000, 1),
     )
     reply: GetResultDict = result.to_dict()  # type: ignore[assignment]

@@ -26,14 +26,23 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _method(context: object) -> Callable[[str], None] | None:
+    """The context logger's ``info``, if it has a callable one (a property may raise)."""
+    logger = call(context, "getLogger")
+    try:
+        info = getattr(logger, "info", None)
+    except Exception:  # a property that raises: no runtime logger
+        return None
+    return info if callable(info) else None
+
+
 class DecisionLog:
     """Writes decisions as JSON lines; the context's logger wins over stderr."""
 
     def __init__(self, context: object, scrub: Callable[[str], str] = _no_scrub) -> None:
         self._write: Callable[[str], None] = _stderr
-        logger = call(context, "getLogger")
-        info = getattr(logger, "info", None) if logger is not None else None
-        if callable(info):
+        info = _method(context)
+        if info is not None:
             self._write = info
         self._request_id = text_of(context, "getRequestID")
         self.scrub = scrub

@@ -108,6 +108,19 @@ def parse_upload(item: Any, *, relaxed_upload_id: bool) -> AbandonedUpload:
     return validate(AbandonedUpload, item, "upload", {"relaxed_upload_id": relaxed_upload_id})
 
 
+def fingerprint(item: Any) -> str:
+    """A short digest of an item, so log lines about an invalid one can be matched to the
+    caller's copy without holding anything it contained."""
+    import hashlib
+    import json
+
+    try:
+        text = json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        text = type(item).__name__
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
 def identify(item: Any, *, relaxed_upload_id: bool) -> dict[str, str | None]:
     """Bucket, key and uploadId of an item that failed validation, for its report entry.
 

@@ -36,6 +36,14 @@ class Abandonment:
 
 
 @dataclass(frozen=True, slots=True)
+class Unusable:
+    """A batch item that could not even be read (an SMN record without a message): it is
+    rejected on its own, with this problem, and the rest of the batch goes ahead."""
+
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
 class Timer:
     event: dict[str, Any]
 
@@ -104,25 +112,38 @@ def _apig(event: dict[str, Any]) -> Abandonment | Invalid:
     return _abandonment(payload, apig=True)
 
 
+def _smn_payload(index: int, record: Any) -> Any:
+    """The abandonment JSON of one SMN record; InvalidEvent naming what is missing."""
+    where = f"record[{index}]"
+    if not isinstance(record, dict):
+        raise InvalidEvent(f"{where}: must be a JSON object, not {kind_of(record)}")
+    smn = record.get("smn")
+    if not isinstance(smn, dict):
+        raise InvalidEvent(f"{where}.smn: must be a JSON object, not {kind_of(smn)}")
+    message = smn.get("message")
+    if not isinstance(message, str):
+        raise InvalidEvent(f"{where}.smn.message: must be JSON text, not {kind_of(message)}")
+    return parse_json_text(message, f"{where}.smn.message")
+
+
 def _smn(records: list[Any]) -> Abandonment | Invalid:
     """SMN records; several make one batch, an unusable record one item that fails."""
-    inner: list[tuple[Any, Abandonment | Invalid]] = []
-    for record in records:
-        smn = record.get("smn") if isinstance(record, dict) else None
-        message = smn.get("message") if isinstance(smn, dict) else None
+    if len(records) == 1:
         try:
-            inner.append((message, _abandonment(parse_json_text(message, "smn.message"))))
-        except InvalidEvent:
-            inner.append((message, _invalid("smn.message is not valid JSON")))
-    if len(inner) == 1:
-        return inner[0][1]
+            return _abandonment(_smn_payload(0, records[0]))
+        except InvalidEvent as exc:
+            return _invalid(str(exc))
     items: list[Any] = []
-    for message, envelope in inner:
-        # An unusable record becomes one item that fails validation on its own.
-        items.extend(envelope.items if isinstance(envelope, Abandonment) else [message])
-    if len(items) > MAX_BATCH:
-        return _invalid(f"a batch holds 1-{MAX_BATCH} uploads, not {len(items)} (across "
-                        f"{len(records)} SMN records)")
+    for index, record in enumerate(records):
+        try:
+            inner = _abandonment(_smn_payload(index, record))
+        except InvalidEvent as exc:
+            inner = Invalid(str(exc))
+        # An unusable record becomes one item that fails validation on its own, saying why.
+        items.extend(inner.items if isinstance(inner, Abandonment) else [Unusable(inner.problem)])
+        if len(items) > MAX_BATCH:
+            return _invalid(f"a batch holds 1-{MAX_BATCH} uploads, not more (across "
+                            f"{len(records)} SMN records)")
     return Abandonment(items, single=False)
 
 

@@ -38,9 +38,9 @@ def validate(model: type[Model], data: Any, label: str, context: dict[str, Any] 
     """``model.model_validate(data)``, or InvalidEvent naming every bad field under ``label``."""
     if not isinstance(data, dict):
         raise InvalidEvent(f"{label}: must be a JSON object, not {kind_of(data)}")
-    too_deep = deepest(data, MAX_JSON_DEPTH)
-    if too_deep:
-        raise InvalidEvent(f"{label}: nested deeper than {MAX_JSON_DEPTH} levels")
+    for name, value in data.items():
+        if deepest(value, MAX_JSON_DEPTH - 1):
+            raise InvalidEvent(f"{label}: {name}: nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from handler.events.abandonment import MAX_KEY_LENGTH, check_bucket_name
 from handler.events.errors import InvalidEvent, validate
-from handler.obs.xmlparse import parse_timestamp
+from handler.obs.dates import parse_iso8601
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -95,20 +95,13 @@ class ObjectRecord:
         return self.event_name.startswith(("ObjectCreated:", "s3:ObjectCreated:"))
 
 
-def _timestamp(value: str | None) -> datetime | None:
-    try:
-        return parse_timestamp(value)
-    except (OverflowError, ValueError):  # year 1 in +14:00 is before datetime.min in UTC
-        return None
-
-
 def _record(model: ObjectRecordModel, cloud_time: str | None,
             encoding: Literal["url", "none"]) -> ObjectRecord:
     raw_key = model.entity.object.key
     key = unquote_plus(raw_key, errors="strict") if encoding == "url" else raw_key
     if not 1 <= len(key) <= MAX_KEY_LENGTH:
         raise InvalidEvent(f"object.key: must be 1-{MAX_KEY_LENGTH} characters once decoded")
-    times = [t for t in (_timestamp(model.eventTime), _timestamp(cloud_time)) if t is not None]
+    times = [t for t in (parse_iso8601(model.eventTime), parse_iso8601(cloud_time)) if t]
     # The earliest clock wins: a sample shows eventTime eight hours after the CloudEvent's
     # time, and trusting the later one would let young uploads pass as orphans.
     return ObjectRecord(model.entity.bucket.name, key, model.eventName, min(times, default=None))

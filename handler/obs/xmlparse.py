@@ -22,9 +22,9 @@ import re
 import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from urllib.parse import unquote_plus
 
+from handler.obs.dates import parse_iso8601
 from handler.obs.model import (
     CommonPrefix,
     Initiator,
@@ -193,22 +193,6 @@ def _bool(node: ET.Element, path: str) -> bool:
     return (_text(node, path) or "").lower() == "true"
 
 
-def parse_timestamp(value: object) -> datetime | None:
-    """ISO-8601 such as ``2015-07-01T02:30:54.582Z`` (reference §4.3) as an aware UTC
-    datetime; None if unusable. Any number of fraction digits (EventGrid sends nine):
-    Python 3.10's fromisoformat, FunctionGraph's runtime, takes only three or six."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = _FRACTION.sub(lambda m: "." + (m.group(1) + "00000")[:6], value.strip())
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
-
-
 def parse_error(text: str) -> ErrorDocument | None:
     """The fields of an ``<Error>`` document (reference §4.4); None if not XML."""
     root = parse_document(text)
@@ -274,7 +258,7 @@ def parse_list_uploads(text: str) -> ListMultipartUploadsResponse | None:
             initiator=_initiator(node),
             owner=_owner(node),
             storageClass=_text(node, "StorageClass"),
-            initiated=parse_timestamp(_text(node, "Initiated")),
+            initiated=parse_iso8601(_text(node, "Initiated")),
         )
         for node in root.findall("Upload")
     ]
@@ -312,7 +296,7 @@ def parse_list_parts(text: str) -> ListPartsResponse | None:
     parts = [
         Part(
             partNumber=_int(node, "PartNumber"),
-            lastModified=parse_timestamp(_text(node, "LastModified")),
+            lastModified=parse_iso8601(_text(node, "LastModified")),
             etag=_text(node, "ETag"),
             size=_int(node, "Size"),
         )

@@ -267,7 +267,7 @@ class Sweeper:
             now = server_time(result) if self.options.dry_run else None
         work: list[tuple[int, Future[Pending | None]]] = []
         for index, upload in enumerate(page.upload):
-            if not upload.key or not upload.uploadId:
+            if not upload.key or not upload.uploadId or not upload.uploadId.strip():
                 self.report.count(bucket, "invalid_entry")
                 self.report.error(bucket, start.prefix, f"page {self.report.pages}: a listed "
                                   "upload lacks its Key or UploadId; it was not acted on")

@@ -9,8 +9,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from handler.events.errors import validate
-from handler.events.timer import Continuation, Cursor, TimerEvent, read_continuation, timer_settings
+from handler.events.timer import (
+    Continuation,
+    Cursor,
+    TimerEvent,
+    read_continuation,
+    read_user_event,
+    timer_settings,
+)
 from handler.result import Refusal, invalid_event
+from handler.settings import ConfigError
 from handler.sweep.engine import EngineOptions, open_sweep
 from handler.sweep.policy import Policy
 
@@ -22,9 +30,13 @@ if TYPE_CHECKING:
     from handler.sweep.engine import Sweeper
 
 
-def check_age_floor(invocation: Invocation, settings: SweepSettings) -> None:
-    """SWEEP_MIN_AGE_FLOOR is the operator's: no event, ``force`` included, goes below it."""
+def check_age_floor(invocation: Invocation, settings: SweepSettings, *,
+                    from_environment: bool = False) -> None:
+    """SWEEP_MIN_AGE_FLOOR is the operator's: no event, ``force`` included, goes below it.
+    When min_age is the environment's own default, the configuration is at fault."""
     floor = invocation.settings.min_age_floor
+    if floor is not None and settings.age < floor and from_environment:
+        raise ConfigError("SWEEP_MIN_AGE: below SWEEP_MIN_AGE_FLOOR")
     if floor is not None and settings.age < floor:
         raise Refusal(invalid_event(
             f"min_age: {settings.min_age} is below SWEEP_MIN_AGE_FLOOR "
@@ -45,6 +57,9 @@ def handle_timer(invocation: Invocation, event: Timer) -> Reply:
     timer = validate(TimerEvent, event.event, "timer event")
     settings, continuation = timer_settings(timer, invocation.settings.sweep_defaults,
                                             invocation.settings.sweep_origins)
+    if continuation is None:
+        check_age_floor(invocation, settings,
+                        from_environment="min_age" not in read_user_event(timer))
     if continuation is None and settings.mode == "fanout":
         from handler.fanout.plan import plan_run
 

@@ -96,7 +96,6 @@ CLIENT_CALLS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="client redactor")
 @pytest.mark.parametrize("path_style", [False, True], ids=["virtual-host", "path-style"])
 @pytest.mark.parametrize("name", sorted(CLIENT_CALLS))
 def test_the_client_refuses_calls_without_key_or_upload_id(name: str, path_style: bool) -> None:

@@ -6,9 +6,6 @@ so that a URL-encoded or XML-escaped echo differs from the raw value. Servers (r
 callbacks, and real loopback stand-ins) echo them in S3's ExpiredToken/InvalidToken
 bodies, in ``<Message>``, ``<Code>``, ``<Resource>``, JSON error bodies and response
 headers; every reply, log line and stderr line is searched for every spelling.
-
-Cases that fail only because the client does not yet scrub encoded forms or drop
-reflected credential headers are ``xfail(strict=True, reason="client redactor")``.
 """
 
 from __future__ import annotations
@@ -114,30 +111,6 @@ PLACES = ("Token-0 (ExpiredToken)", "Token-0 (InvalidToken)", "Message", "Code",
           "HostId", "RequestId", "JSON message", "JSON code",
           "reflected x-obs-security-token header", "x-obs-meta header", "Location header")
 
-# What the handler's own scrubbing covers (the raw value, and what the client decodes on
-# the way in: XML text, %-escapes in x-obs-* header values); the rest waits for the
-# client to scrub every spelling.
-_DECODED = {"Message", "Code", "Resource", "HostId", "RequestId", "Token-0 (ExpiredToken)",
-            "Token-0 (InvalidToken)"}
-
-
-def needs_client_redactor(place: str, spelling: str, route: str) -> bool:
-    if spelling == "raw":
-        return False
-    if route in ("sweep listing", "sweep abort", "sweep ListParts", "object event",
-                 "fanout chain"):
-        # Sweep reports and their log lines carry the errorCode of a failed listing, and
-        # the errorCode and requestId of a failed abort or ListParts; XML text arrives
-        # decoded (and is scrubbed), JSON as sent.
-        carried = ("Code",) if _failing_request(route) == "list" else ("Code", "RequestId")
-        return place == "JSON code" or (place in carried and spelling != "XML-escaped")
-    if place.endswith("header"):
-        # x-obs-* values are %-decoded by the client (then scrubbed raw); the rest is not.
-        return place == "Location header" or spelling == "XML-escaped"
-    if place in _DECODED:
-        # The parsed field is scrubbed; the raw XML body keeps the encoded spelling.
-        return True
-    return True  # JSON bodies are kept as sent
 
 
 ROUTES = ("single", "batch", "APIG", "sweep listing", "sweep abort", "sweep ListParts",
@@ -190,10 +163,8 @@ def _matrix() -> list[Any]:
             if route not in ("single", "batch", "APIG") and place.endswith("header"):
                 continue  # sweep reports carry no headers
             for spelling in SPELLINGS:
-                marks = [pytest.mark.xfail(strict=True, reason="client redactor")] if (
-                    needs_client_redactor(place, spelling, route)) else []
                 cases.append(pytest.param(route, place, spelling,
-                                          id=f"{route}-{place}-{spelling}", marks=marks))
+                                          id=f"{route}-{place}-{spelling}"))
     return cases
 
 
@@ -224,7 +195,6 @@ def test_an_echoed_secret_never_leaves(route: str, place: str, spelling: str, se
     scenario("server echoes a credential (raw, URL-encoded, XML-escaped) in a body or header: not in any output")
 
 
-@pytest.mark.xfail(strict=True, reason="client redactor")
 @pytest.mark.parametrize("route", ["single", "batch", "APIG"])
 def test_a_reflected_security_token_header_is_dropped(route: str) -> None:
     status, headers, body = echo("reflected x-obs-security-token header", SECURITY_TOKEN, "raw")
@@ -250,9 +220,7 @@ def _loopback_cases() -> list[Any]:
     for place in LOOPBACK:
         for spelling in ("raw", "URL-encoded", "XML-escaped"):
             for route in ("single", "batch"):
-                marks = [pytest.mark.xfail(strict=True, reason="client redactor")] if (
-                    needs_client_redactor(place, spelling, route)) else []
-                cases.append(pytest.param(place, spelling, route, marks=marks,
+                cases.append(pytest.param(place, spelling, route,
                                           id=f"{route}-{place}-{spelling}"))
     return cases
 

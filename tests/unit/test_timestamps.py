@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from handler.events.object import parse_object_event
+from handler.obs.dates import parse_iso8601
 from handler.obs.model import GetResult
-from handler.obs.xmlparse import parse_timestamp
 from handler.sweep.clock import server_time
 
 UTC = timezone.utc
@@ -58,7 +58,8 @@ ISO: dict[str, tuple[Any, datetime | None]] = {
     "one fraction digit": ("2015-07-01T02:30:54.5Z", datetime(2015, 7, 1, 2, 30, 54, 500000, tzinfo=UTC)),
     "an offset": ("2015-07-01T10:30:54+08:00", datetime(2015, 7, 1, 2, 30, 54, tzinfo=UTC)),
     "+00:00": ("2015-07-01T02:30:54+00:00", datetime(2015, 7, 1, 2, 30, 54, tzinfo=UTC)),
-    "no zone is UTC": ("2015-07-01T02:30:54", datetime(2015, 7, 1, 2, 30, 54, tzinfo=UTC)),
+    # No zone, no instant: an upload whose start is not known is not known to be old.
+    "no zone is no time": ("2015-07-01T02:30:54", None),
     "surrounding space": ("  2015-07-01T02:30:54Z ", datetime(2015, 7, 1, 2, 30, 54, tzinfo=UTC)),
     "+14:00, not at the edge": ("2015-07-01T16:30:54+14:00", datetime(2015, 7, 1, 2, 30, 54, tzinfo=UTC)),
     "garbage": ("not a time", None),
@@ -71,8 +72,8 @@ ISO: dict[str, tuple[Any, datetime | None]] = {
 
 
 @pytest.mark.parametrize(("text", "expected"), list(ISO.values()), ids=list(ISO))
-def test_parse_timestamp(text: Any, expected: datetime | None) -> None:
-    parsed = parse_timestamp(text)
+def test_parse_iso8601(text: Any, expected: datetime | None) -> None:
+    parsed = parse_iso8601(text)
     assert parsed == expected
     if parsed is not None:
         assert parsed.tzinfo is UTC

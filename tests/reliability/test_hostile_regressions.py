@@ -1,8 +1,8 @@
-"""Issue 11 cases that FAIL against the current handler: real defects, kept apart.
+"""Hostile-input regressions: each case failed against an earlier handler.
 
-Each test here asserts what the issue requires and fails today; the one-line reason is
-in its docstring. They are not xfail: when a fix lands they pass, and then they belong
-with their class in the other test_hostile_* files.
+Each docstring says what went wrong before the fix (edge-of-time timestamps, a logger
+property that raises, deep or non-object SMN payloads, the age floor blamed on the event,
+an UploadId of spaces, invalid items' fields written raw to the log).
 """
 
 from __future__ import annotations
