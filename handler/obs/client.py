@@ -103,7 +103,7 @@ def render_query(params: QueryParams) -> str:
 def extension_headers(
     extra: Mapping[str, Any] | None, scheme: SignatureScheme
 ) -> dict[str, str]:
-    """The SDK's treatment of ``extensionHeaders`` (reference §9).
+    """The SDK's treatment of ``extensionHeaders`` (docs/obs.md §9).
 
     Friendly names map to their prefixed header, values are percent-encoded the SDK's way,
     and blank values are dropped. Unlike the SDK, the friendly name itself is not also sent
@@ -228,7 +228,7 @@ class ObsClient:
         extensionHeaders: Mapping[str, Any] | None = None,  # noqa: N803
         deadline: float | None = None,
     ) -> GetResult:
-        """``GET /?uploads`` (reference §4.3); body is a ListMultipartUploadsResponse."""
+        """``GET /?uploads`` (docs/obs.md §4.3); body is a ListMultipartUploadsResponse."""
         from handler.obs.xmlparse import parse_list_uploads  # listings only: keep aborts light
 
         optional = [
@@ -419,7 +419,7 @@ class ObsClient:
 
         def prepare() -> requests.PreparedRequest:
             # Built by hand, not with Request.prepare(): preparing a URL removes "." and
-            # ".." segments, and a tidied path names another object (reference §9).
+            # ".." segments, and a tidied path names another object (docs/obs.md §9).
             prepared = requests.PreparedRequest()
             prepared.method = method
             prepared.url = url

@@ -11,7 +11,7 @@ class Credentials:
 
     The secret key and the token are excluded from ``repr`` so that a credentials object
     that ends up in a log line, a traceback or an assertion message leaks nothing.
-    Surrounding whitespace is stripped, as the official SDK strips it (reference §9).
+    Surrounding whitespace is stripped, as the official SDK strips it (docs/obs.md §9).
     """
 
     access_key_id: str

@@ -1,6 +1,6 @@
 """GetResult and the bodies of the listing calls, field for field as the SDK names them.
 
-The names mirror the official SDK's ``model.py`` (reference §5.9) so that code written
+The names mirror the official SDK's ``model.py`` (docs/obs.md §5.9) so that code written
 against ``obs.GetResult`` reads ours unchanged; everything else in the project is snake_case.
 """
 
@@ -53,7 +53,7 @@ class _SdkModel:
 
 @dataclass(frozen=True, slots=True)
 class GetResult(_SdkModel):
-    """The outcome of one OBS call: exactly the SDK's ten fields (reference §5.9)."""
+    """The outcome of one OBS call: exactly the SDK's ten fields (docs/obs.md §5.9)."""
 
     status: int | None = None
     reason: str | None = None

@@ -96,7 +96,7 @@ def iter_upload_pages(
         repeated = key_marker is not None and following == (key_marker, upload_id_marker)
         if page.isTruncated and repeated:
             # The page repeats the one before it: yielding it would hand the same uploads
-            # out twice, and asking again would loop forever (peer-tools §2.3, s3cmd #1360).
+            # out twice, and asking again would loop forever (docs/peers.md §2.3, https://github.com/s3tools/s3cmd/issues/1360).
             raise ListingStuckError(bucket, key_marker, page.nextKeyMarker)
         yield result
         if not page.isTruncated:

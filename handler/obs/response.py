@@ -1,4 +1,4 @@
-"""Turning an HTTP response into a GetResult, each field from the SDK's source (reference §5.9)."""
+"""Turning an HTTP response into a GetResult, each field from the SDK's source (docs/obs.md §5.9)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """OBS / S3-V2 header signing as small pure functions, plus a ``requests`` auth hook.
 
-Every rule here is reference §5 (obs-functiongraph-reference.md); the official SDK's
+Every rule here is docs/obs.md §5; the official SDK's
 ``auth.py`` was the oracle for the corner cases, and the conformance tests hold us to it.
 """
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class SignatureScheme:
-    """The two header-signature dialects OBS accepts (reference §5.1 and §5.8)."""
+    """The two header-signature dialects OBS accepts (docs/obs.md §5.1 and §5.8)."""
 
     name: str
     auth_prefix: str
@@ -48,7 +48,7 @@ class SignatureScheme:
 OBS_SIGNATURE = SignatureScheme(name="obs", auth_prefix="OBS", header_prefix="x-obs-")
 V2_SIGNATURE = SignatureScheme(name="v2", auth_prefix="AWS", header_prefix="x-amz-")
 
-# Query parameters that belong to the signed resource (reference §5.3; the SDK's
+# Query parameters that belong to the signed resource (docs/obs.md §5.3; the SDK's
 # ALLOWED_RESOURCE_PARAMTER_NAMES, compared case-insensitively). Ordinary listing
 # parameters such as prefix or key-marker are deliberately absent.
 SUB_RESOURCES = frozenset(
@@ -73,7 +73,7 @@ _last_date: tuple[int, str] = (-1, "")
 
 
 def http_date(epoch_seconds: float) -> str:
-    """RFC 1123 date in GMT, independent of the process locale (reference §5.1).
+    """RFC 1123 date in GMT, independent of the process locale (docs/obs.md §5.1).
 
     English names from tables rather than strftime's %a/%b, which follow the locale; and
     not email.utils, whose import alone costs milliseconds of cold start.
@@ -91,17 +91,17 @@ def http_date(epoch_seconds: float) -> str:
 
 
 def encode_object_key(key: str) -> str:
-    """Percent-encode a key as the SDK does: UTF-8, ``/`` and ``~`` kept (reference §5.4)."""
+    """Percent-encode a key as the SDK does: UTF-8, ``/`` and ``~`` kept (docs/obs.md §5.4)."""
     return quote(key, safe="/~")
 
 
 def encode_query_value(value: str) -> str:
-    """Percent-encode a query value as the SDK does: only ``/`` kept (reference §5.4)."""
+    """Percent-encode a query value as the SDK does: only ``/`` kept (docs/obs.md §5.4)."""
     return quote(value, safe="/")
 
 
 def canonical_headers(headers: Mapping[str, str], scheme: SignatureScheme) -> str:
-    """The sorted ``name:value\\n`` lines of the scheme's own headers (reference §5.2).
+    """The sorted ``name:value\\n`` lines of the scheme's own headers (docs/obs.md §5.2).
 
     Names are lower-cased; only metadata values are trimmed, as the SDK trims them.
     """
@@ -116,7 +116,7 @@ def canonical_headers(headers: Mapping[str, str], scheme: SignatureScheme) -> st
 def canonical_resource(
     *, bucket: str, path: str, query: str, path_style: bool, scheme: SignatureScheme
 ) -> str:
-    """``/bucket/encoded-key`` plus the sorted sub-resources (reference §5.3).
+    """``/bucket/encoded-key`` plus the sorted sub-resources (docs/obs.md §5.3).
 
     ``path`` and ``query`` are exactly what goes on the wire, so the signature covers the
     request that is sent. Virtual-host paths omit the bucket, hence it is prepended;
@@ -140,9 +140,9 @@ def canonical_resource(
 def string_to_sign(
     *, method: str, headers: Mapping[str, str], resource: str, scheme: SignatureScheme
 ) -> str:
-    """VERB, Content-MD5, Content-Type, Date, canonical headers, resource (reference §5.1).
+    """VERB, Content-MD5, Content-Type, Date, canonical headers, resource (docs/obs.md §5.1).
 
-    The Date line is empty when the scheme's own date header is sent (reference §5.6).
+    The Date line is empty when the scheme's own date header is sent (docs/obs.md §5.6).
     """
     lowered = {name.lower(): value for name, value in headers.items()}
     date = "" if scheme.date_header in lowered else lowered.get("date", "")
@@ -165,7 +165,7 @@ def path_and_query(url: str) -> tuple[str, str]:
 
 
 def signature(secret_access_key: str, text: str) -> str:
-    """Base64 of HMAC-SHA1 over the UTF-8 string to sign (reference §5.1)."""
+    """Base64 of HMAC-SHA1 over the UTF-8 string to sign (docs/obs.md §5.1)."""
     digest = hmac.new(secret_access_key.encode(), text.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 

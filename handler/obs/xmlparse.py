@@ -36,7 +36,7 @@ from handler.obs.model import (
 )
 
 # The SDK removes the first ``xmlns="http…"`` from the error text it returns as ``body``
-# (reference §5.9); we remove every default namespace declaration, whatever its scheme.
+# (docs/obs.md §5.9); we remove every default namespace declaration, whatever its scheme.
 _DEFAULT_NAMESPACE = re.compile(r'xmlns="[^"]*"')
 _FRACTION = re.compile(r"\.(\d+)")
 # A character reference: decimal or hexadecimal.
@@ -194,7 +194,7 @@ def _bool(node: ET.Element, path: str) -> bool:
 
 
 def parse_error(text: str) -> ErrorDocument | None:
-    """The fields of an ``<Error>`` document (reference §4.4); None if not XML."""
+    """The fields of an ``<Error>`` document (docs/obs.md §4.4); None if not XML."""
     root = parse_document(text)
     if root is None:
         return None
@@ -236,7 +236,7 @@ def _marker(root: ET.Element, path: str, url: bool, listed: list[str]) -> str | 
 
 
 def parse_list_uploads(text: str) -> ListMultipartUploadsResponse | None:
-    """A ListMultipartUploads page (reference §4.3).
+    """A ListMultipartUploads page (docs/obs.md §4.3).
 
     Name fields are decoded only when the reply says ``<EncodingType>url``; a server
     that encodes without saying so (Ceph RGW) is caught by the pager, which then asks

@@ -24,7 +24,7 @@ AK, SK, TOKEN = "AKIDEXAMPLE0000000001", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEK
 
 
 class _FrozenDatetime(datetime_module.datetime):
-    """The SDK reads ``datetime.utcnow()`` inside ``_add_auth_headers`` (reference §9)."""
+    """The SDK reads ``datetime.utcnow()`` inside ``_add_auth_headers`` (docs/obs.md §9)."""
 
     @classmethod
     def utcnow(cls) -> _FrozenDatetime:  # type: ignore[override]

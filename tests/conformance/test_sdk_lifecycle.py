@@ -1,5 +1,5 @@
 """getBucketLifecycle and putContent against the official SDK: the same request on the
-wire for the same Date, and the same GetResult for canned lifecycle answers (issue 15)."""
+wire for the same Date, and the same GetResult for canned lifecycle answers."""
 
 from __future__ import annotations
 

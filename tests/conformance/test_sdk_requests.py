@@ -1,5 +1,5 @@
 """Our requests against the official SDK's, on the wire: method, path, query, Authorization
-and every x-obs-/x-amz- header must be identical for the same Date (issue 2)."""
+and every x-obs-/x-amz- header must be identical for the same Date (docs/obs.md §9)."""
 
 from __future__ import annotations
 

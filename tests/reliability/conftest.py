@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 MUST_BE_ZERO = ("unhandled exceptions", "requests sent for invalid input",
                 "uploads wrongly aborted", "selected uploads lost", "secrets found",
-                # issue 11: counted by the hostile-server and hostile-input tests
+                # hostile input: counted by the hostile-server and hostile-input tests
                 "secrets echoed by the server", "requests without key or uploadId",
                 "uploads aborted on a skewed clock", "replies over 6 MB")
 REPORT = Path(__file__).resolve().parents[2] / "reliability" / "REPORT.md"

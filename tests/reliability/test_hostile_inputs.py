@@ -1,4 +1,4 @@
-"""Never raise, never exceed (issue 11, class 6): hostile contexts, values and sizes.
+"""Never raise, never exceed: hostile contexts, values and sizes.
 
 The handler returns a JSON-ready dict for any event and any context; a context whose
 logger or methods raise costs at most its log lines; every malformed value is a 400

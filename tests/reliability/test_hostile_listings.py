@@ -1,4 +1,4 @@
-"""Hostile listings (issue 11, classes 2, 3 and 5): what the server lists is checked.
+"""Hostile listings: what the server lists is checked.
 
 Each test scripts the listing pages by hand (tests/reliability/hostile.py) and looks at
 what reached the server: no request about an upload without its key and uploadId, no

@@ -1,4 +1,4 @@
-"""Secrets never leave (issue 11, class 1): whatever a server echoes, in whatever spelling.
+"""Secrets never leave: whatever a server echoes, in whatever spelling.
 
 The context holds a secret key, a security token and an IAM token with the characters
 real ones have (``/``, ``+``, ``=``) and the ones encodings change (``&``, ``<``, ``'``),

@@ -1,4 +1,4 @@
-"""Settings honoured or refused (issue 11, class 4) and the operator's age floor (class 3).
+"""Settings honoured or refused and the operator's age floor.
 
 A user_event object is read like its JSON text; what cannot be read is a 400 naming the
 field; a bad environment value is a 500 ConfigError naming the variable (from the

@@ -1,4 +1,4 @@
-"""No request without a key and an uploadId (issue 11): the client answers a janitor-made
+"""No request without a key and an uploadId: the client answers a janitor-made
 400 and sends nothing, for every call whose target would otherwise be the bucket itself."""
 
 from __future__ import annotations

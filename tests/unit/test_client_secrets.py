@@ -1,5 +1,5 @@
 """A hostile server echoes the credentials back: nothing the client returns or raises
-carries them, in any encoding (issue 11, "secrets never leave").
+carries them, in any encoding.
 
 The server is a `responses` callback that reflects the security token it *received*
 (so the test proves a real round trip), in every place and shape S3-compatible servers
