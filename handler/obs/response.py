@@ -1,4 +1,5 @@
-"""Turning an HTTP response into a GetResult, each field from the SDK's source (docs/obs.md §5.9)."""
+"""Turning an HTTP response into a GetResult, each field as the SDK sets it (docs/obs.md
+§5.9)."""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ from handler.events.classify import (
     ObjectEvent,
     Resumption,
     Timer,
+    Unusable,
     classify,
 )
 from tests.conftest import EVENTS, load_event
@@ -155,4 +156,4 @@ def test_a_resumption_carries_its_continuation_and_a_link_its_chain() -> None:
 def test_an_unusable_smn_record_in_several_becomes_one_failing_item() -> None:
     got = classify(_smn(json.dumps(UPLOAD), "{", json.dumps({"uploads": [UPLOAD, UPLOAD]})))
     assert isinstance(got, Abandonment) and not got.single
-    assert got.items == [UPLOAD, "{", UPLOAD, UPLOAD]
+    assert got.items == [UPLOAD, Unusable("record[1].smn.message: is not valid JSON"), UPLOAD, UPLOAD]
