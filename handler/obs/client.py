@@ -171,6 +171,9 @@ class ObsClient:
         # Seconds to add to our clock, learnt from a RequestTimeTooSkewed answer.
         self.clock_offset = 0.0
         self.session = session or new_session(pool_size=pool_size, trust_env=trust_env)
+        # Learnt by the listing pager (handler/obs/paging.py): does this server say when it
+        # URL-encodes keys? None until a listing has shown it.
+        self.echoes_url_encoding: bool | None = None
         self.transport = Transport(
             self.session,
             endpoint=f"{self.scheme}://{self.host}",

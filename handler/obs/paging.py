@@ -59,8 +59,9 @@ def iter_upload_pages(
     and S3 do). A reply without it may hold encoded keys (Ceph RGW encodes silently) or
     raw ones (moto ignores the parameter): the two cannot be told apart from a key such
     as ``a%20b``, so the same page is asked again without encoding-type, which every
-    server answers with raw keys, and so is every later page of this listing (one more
-    request per listing on such servers, none on OBS). Keys
+    server answers with raw keys, and so is every later listing through this client: the
+    client remembers the server's answer (one more request per client on such servers,
+    none on OBS). Keys
     with characters XML 1.0 forbids are recovered by the parser (handler/obs/xmlparse.py).
 
     Raises ListingFailedError (a ListingPageError naming the page and the problem) on an
@@ -70,7 +71,7 @@ def iter_upload_pages(
     from handler.obs.xmlparse import clear_problem  # listings only: keep aborts light
 
     number = 0
-    ask_url = True
+    ask_url = client.echoes_url_encoding is not False
     while True:
         number += 1
         clear_problem()
@@ -80,6 +81,8 @@ def iter_upload_pages(
             encoding_type="url" if ask_url else None, deadline=deadline,
         )
         page: ListMultipartUploadsResponse | None = result.body
+        if ask_url and result.ok and page is not None:
+            client.echoes_url_encoding = page.encoding_type == "url"
         if ask_url and result.ok and page is not None and page.encoding_type != "url":
             ask_url = False
             result = client.listMultipartUploads(

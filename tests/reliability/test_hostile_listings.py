@@ -229,9 +229,9 @@ EDGE_INITIATED = {
     "leap second": "2016-12-31T23:59:60Z",
     "month 13": "2020-13-01T00:00:00Z",
 }
-# Timestamps in the future or unreadable: never an "old enough" upload or part.
-UNKNOWN_OR_FUTURE = {"year 9999", "garbage", "empty", "month 13", "leap second",
-                     "year 9999 at -14:00"}
+# Timestamps in the future or unreadable: never an "old enough" upload or part. A leap
+# second is a real instant (obs/dates.py reads 23:59:60 as the next minute's first).
+UNKNOWN_OR_FUTURE = {"year 9999", "garbage", "empty", "month 13", "year 9999 at -14:00"}
 
 
 def check_edge_initiated(name: str, value: str) -> None:

@@ -56,6 +56,7 @@ class FakeClient:
         self.calls: list[tuple[str, str, str]] = []
         self.aborted: list[Ident] = []
         self.date_offset: timedelta | None = timedelta(0)  # None: no Date header
+        self.echoes_url_encoding: bool | None = None  # what ObsClient learns from listings
         self.sticky: dict[Ident, int] = {}        # 204s that leave the upload listed
         self.abort_status: dict[Ident, int] = {}  # an error status for every abort
         self.abort_raises: set[Ident] = set()     # no response at all
