@@ -109,16 +109,24 @@ class FunctionRuntime:
             **user_data,
         }
 
-    def command(self, *, python_options: tuple[str, ...] = ()) -> list[str]:
-        return [*self._wrap, str(self.interpreter), "-I", "-S", *python_options,
+    @property
+    def wrapper(self) -> list[str]:
+        """What makes the code directory read-only for a command put after it."""
+        return list(self._wrap)
+
+    def command(self, *, python_options: tuple[str, ...] = (),
+                launcher: tuple[str, ...] = ()) -> list[str]:
+        """``launcher`` (e.g. valgrind) runs the interpreter, inside the read-only view."""
+        return [*self._wrap, *launcher, str(self.interpreter), "-I", "-S", *python_options,
                 str(self.runtime_dir / "bootstrap.py"), str(self.runtime_dir)]
 
     def run_python(self, source: str, user_data: dict[str, str] | None = None, *,
-                   python_options: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+                   python_options: tuple[str, ...] = (),
+                   launcher: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
         """``python -c source`` in the same process setting as an invocation (a probe, or
         a benchmark's import floor)."""
         return subprocess.run(
-            [*self._wrap, str(self.interpreter), "-I", "-S", *python_options, "-c",
+            [*self._wrap, *launcher, str(self.interpreter), "-I", "-S", *python_options, "-c",
              f"import sys; sys.path.insert(0, {str(self.code_dir)!r})\n{source}"],
             cwd=self.code_dir, env=self.environment(user_data or {}), capture_output=True,
             text=True, timeout=self.timeout_s + 30, check=False,
@@ -126,7 +134,8 @@ class FunctionRuntime:
 
     def invoke(self, event: Any, user_data: dict[str, str] | None = None, *,
                agency: dict[str, str] | None = None, trace_compiles: bool = False,
-               python_options: tuple[str, ...] = ()) -> Invocation:
+               python_options: tuple[str, ...] = (),
+               launcher: tuple[str, ...] = ()) -> Invocation:
         """One cold start: a fresh process, the handler imported, one event handled."""
         result_file = self.runtime_dir / "result.json"
         result_file.unlink(missing_ok=True)
@@ -135,7 +144,7 @@ class FunctionRuntime:
             encoding="utf-8")
         started = time.perf_counter()
         done = subprocess.run(
-            self.command(python_options=python_options), cwd=self.code_dir,
+            self.command(python_options=python_options, launcher=launcher), cwd=self.code_dir,
             env=self.environment(user_data or {}), capture_output=True, text=True,
             timeout=self.timeout_s + 30, check=False,
         )
