@@ -4,9 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-PYTHON_VERSION ?= 3.10
+# The FunctionGraph runtime the zip is built and compiled for (tools/package.py finds its
+# interpreter under pyenv, or PYTHON_TARGET=/path/to/python).
+PYTHON_VERSION ?= 3.12
 
-.PHONY: demo test check test-rgw lint package bench reliability simulate clean
+.PHONY: demo test check test-rgw lint package bench bench-cold fmt-check reliability simulate clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +49,18 @@ simulate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+# The deploy zip and dist/package/ (identical), with the target runtime's bytecode.
 package: $(STAMP)
 	$(BIN)/python -m tools.package --python-version $(PYTHON_VERSION)
+
+# Cold start in the faithful runtime (tools/fgrun.py) against the official SDK; writes its
+# section of bench/RESULTS.md. Needs the target interpreter and PyPI (for the SDK's venv).
+bench-cold: $(STAMP)
+	$(BIN)/python -m bench.coldstart --python-version $(PYTHON_VERSION)
+
+# Terraform formatting (the provider cannot be downloaded here, so no `validate`).
+fmt-check:
+	terraform fmt -check -recursive deploy/terraform
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache .mypy_cache .ruff_cache

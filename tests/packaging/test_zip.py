@@ -1,75 +1,88 @@
-"""The deploy zip, built for this Python, loads the way FunctionGraph loads it: unzipped,
-in an isolated interpreter with only that folder on sys.path, by the handler string."""
+"""The deploy zip: runtime code only, bytecode of the target interpreter for every
+module and no other, ``dist/package/`` identical to it, both under the upload limit."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
-import pytest
+from tools.package import (
+    DEV_ONLY,
+    MAX_BYTES,
+    ZIP_NAME,
+    cache_tag,
+    differences,
+    missing_bytecode,
+    size_problems,
+    tree_bytes,
+)
 
-from tools.localobs import local_obs
-from tools.package import build
-
-pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
-DEV_ONLY = ("pytest", "responses", "hypothesis", "moto", "boto3", "botocore", "obs", "tests",
-            "tools", "bench", "yaml", "_pytest", "mypy", "ruff")
-
-RUNNER = """
-import json, sys
-sys.path[:] = [sys.argv[1]] + [p for p in sys.path if "site-packages" not in p and "dist-packages" not in p]
-import index  # the handler string: index.handler
-event, user_data = json.loads(sys.argv[2]), json.loads(sys.argv[3])
-
-class Context:
-    def getUserData(self, key): return user_data.get(key)
-    def getRemainingTimeInMilliSeconds(self): return 60000
-    def getSecurityAccessKey(self): return ""
-    def getSecuritySecretKey(self): return ""
-    def getSecurityToken(self): return ""
-
-print(json.dumps(index.handler(event, Context())))
-print("modules:", ",".join(sorted(m.split(".")[0] for m in sys.modules)), file=sys.stderr)
-"""
+DEV_TOP_LEVEL = ("pytest", "responses", "hypothesis", "moto", "boto3", "botocore", "obs", "tests",
+                 "tools", "bench", "yaml", "_pytest", "mypy", "ruff")
 
 
-@pytest.fixture(scope="module")
-def unzipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    archive = build(f"{sys.version_info.major}.{sys.version_info.minor}", out)
-    assert archive.stat().st_size < 40 * 1024 * 1024
-    target = out / "unzipped"
-    with zipfile.ZipFile(archive) as zipped:
-        zipped.extractall(target)
-    return target
+def names(built: Path) -> list[str]:
+    with zipfile.ZipFile(built / ZIP_NAME) as zipped:
+        return zipped.namelist()
 
 
-def test_zip_holds_runtime_code_only(unzipped: Path) -> None:
-    top = {p.name.split("-")[0].removesuffix(".py") for p in unzipped.iterdir()}
+def test_zip_holds_runtime_code_only(built: Path) -> None:
+    listed = names(built)
+    top = {name.split("/")[0].split("-")[0].removesuffix(".py") for name in listed}
     assert {"index", "handler", "requests", "pydantic", "pydantic_core", "urllib3"} <= top
-    assert not top & set(DEV_ONLY), top & set(DEV_ONLY)
-    assert not list(unzipped.rglob("test_*.py"))
+    assert not top & set(DEV_TOP_LEVEL), top & set(DEV_TOP_LEVEL)
+    assert not [n for n in listed if n.rsplit("/", 1)[-1].startswith("test_")]
+    assert not set(DEV_ONLY) & set(listed)
 
 
-def test_isolated_interpreter_runs_an_abandonment(unzipped: Path) -> None:
-    with local_obs() as server:
-        s3 = server.boto3_client()
-        s3.create_bucket(Bucket="zip-test")
-        upload_id = s3.create_multipart_upload(Bucket="zip-test", Key="from the zip.bin")["UploadId"]
-        event = {"bucket": "zip-test", "objectKey": "from the zip.bin", "uploadId": upload_id}
-        settings = server.settings(ALLOWED_BUCKETS="zip-test")
-        done = subprocess.run(
-            [sys.executable, "-I", "-S", "-c", RUNNER, str(unzipped), json.dumps(event),
-             json.dumps(settings)],
-            capture_output=True, text=True, timeout=120, check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        # Decision lines go to stdout too (FunctionGraph collects it); the result is last.
-        assert json.loads(done.stdout.strip().splitlines()[-1])["status"] == 204
-        assert s3.list_multipart_uploads(Bucket="zip-test").get("Uploads") is None
-    loaded = set(done.stderr.rsplit("modules:", 1)[1].strip().split(","))
-    assert not loaded & {"moto", "responses", "boto3", "botocore", "obs"}
+def test_every_module_has_the_targets_bytecode_and_no_other(built: Path, target_interpreter: Path) -> None:
+    tag = cache_tag(target_interpreter)
+    listed = names(built)
+    modules = [n for n in listed if n.endswith(".py")]
+    pycs = [n for n in listed if n.endswith(".pyc")]
+    assert len(modules) > 100
+    assert {f"{n.rsplit('/', 1)[0]}/__pycache__/{n.rsplit('/', 1)[1][:-3]}.{tag}.pyc"
+            if "/" in n else f"__pycache__/{n[:-3]}.{tag}.pyc" for n in modules} == set(pycs)
+    assert missing_bytecode(built / "package", tag) == []
+
+
+def test_bytecode_is_unchecked_hash(built: Path) -> None:
+    # PEP 552 flags word: bit 0 = hash-based, bit 1 = check_source. Unchecked: 0b01.
+    with zipfile.ZipFile(built / ZIP_NAME) as zipped:
+        for name in (n for n in zipped.namelist() if n.endswith(".pyc")):
+            flags = int.from_bytes(zipped.read(name)[4:8], "little")
+            assert flags == 0b01, name
+
+
+def test_dist_package_is_the_zip(built: Path) -> None:
+    assert differences(built / "package", built / ZIP_NAME) == []
+
+
+def test_differences_notice_stale_bytecode(built: Path, tmp_path: Path) -> None:
+    # What `s deploy` would upload besides the zip's content is reported.
+    stray = built / "package" / "handler" / "__pycache__" / "index.cpython-311.pyc"
+    stray.write_bytes(b"stale")
+    try:
+        assert differences(built / "package", built / ZIP_NAME) == [
+            "only in package/: handler/__pycache__/index.cpython-311.pyc"]
+    finally:
+        stray.unlink()
+
+
+def test_both_forms_are_under_the_upload_limit(built: Path) -> None:
+    assert (built / ZIP_NAME).stat().st_size < MAX_BYTES
+    assert tree_bytes(built / "package") < MAX_BYTES
+    assert size_problems(built / "package", built / ZIP_NAME) == []
+
+
+def test_missing_target_python_is_reported_clearly(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.package", "--python-version", "3.99", "--out", str(tmp_path)],
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], check=False,
+    )
+    assert done.returncode == 2
+    assert "CPython 3.99" in done.stderr and "pyenv install 3.99" in done.stderr
+    assert "PYTHON_TARGET" in done.stderr
+    assert not (tmp_path / ZIP_NAME).exists()
