@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = sorted((ROOT / "events").glob("*.json"))
+# What the runtime's context logger would print (docs/functiongraph.md, "Logs"): the
+# decision lines must NOT look like this, or LTS cannot read them as JSON.
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [0-9a-f-]{36} (INFO|WARN|ERROR|DEBUG) ")
 ABORT_EVENT = json.loads((ROOT / "events" / "abort.json").read_text(encoding="utf-8"))
 
@@ -110,7 +112,9 @@ def test_sample_event_answers_as_the_source_does(runtime: FunctionRuntime, obs: 
     # The source run sees what the child saw: user data and the RUNTIME_* variables.
     assert shape(done.result) == shape(handler(event, SourceContext(runtime.environment(data))))
     for line in done.stdout.splitlines():
-        assert LOG_LINE.match(line), line  # decisions come through context.getLogger()
+        assert not LOG_LINE.match(line), line  # bare JSON on stdout, as LTS reads it
+        record = json.loads(line)
+        assert record["action"] and record["invocation"], line
 
 
 def test_an_abort_goes_through(runtime: FunctionRuntime, obs: Stand) -> None:
@@ -141,3 +145,34 @@ def test_without_bytecode_the_sources_are_compiled(built: Path, target_interpret
     with FunctionRuntime(stripped, interpreter=target_interpreter, timeout_s=60) as bare:
         done = bare.invoke(ABORT_EVENT, user_data(obs), trace_compiles=True)
     assert {"index.py", "handler/index.py", "requests/__init__.py"} <= set(done.source_compiled)
+
+
+def _json_extract_scalar(content: str, path: str) -> Any:
+    """LTS's json_extract_scalar(content, '$.a.b') on one log line's content: the scalar
+    at the path, or None (not JSON, missing, or not a scalar)."""
+    try:
+        value: Any = json.loads(content)
+    except ValueError:
+        return None
+    for step in path.removeprefix("$.").split("."):
+        if not isinstance(value, dict) or step not in value:
+            return None
+        value = value[step]
+    return None if isinstance(value, (dict, list)) else value
+
+
+def test_the_readme_lts_query_reads_the_lines_as_they_arrive(runtime: FunctionRuntime,
+                                                              obs: Stand) -> None:
+    """Every JSON path of the README's LTS query extracts a value from the fan-out line a
+    chain invocation really prints (stdout of the faithful runtime)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    query = readme[readme.index("```sql"):readme.index("```", readme.index("```sql") + 6)]
+    paths = sorted(set(re.findall(r"json_extract_scalar\(content, '(\$\.[a-z_.]+)'\)", query)))
+    assert {"$.run_id", "$.summary.aborted"} <= set(paths)
+    event = json.loads((ROOT / "events" / "fanout-chain.json").read_text(encoding="utf-8"))
+    done = runtime.invoke(event, user_data(obs))
+    lines = [line for line in done.stdout.splitlines() if '"fanout_shard"' in line]
+    assert lines, done.stdout + done.stderr
+    for path in paths:
+        assert _json_extract_scalar(lines[0], path) is not None, path
+    assert all(_json_extract_scalar(lines[0], p) is None for p in ("$.missing", "$.summary"))
