@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+
 from handler.events.timer import SweepSettings
 
 ROOT = Path(__file__).resolve().parents[2]
