@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from handler.events.errors import InvalidEvent
@@ -124,11 +125,11 @@ class InventoryRun:
                     delimiter=start.delimiter):
                 self.requests += 1
                 page = result.body
-                facts = self._page(start, result, page.upload, markers, pool, clock, guard,
-                                   rules, counted_elsewhere)
-                if facts is None:  # time ran out inside the page: count it next time, whole
-                    return start.after(*markers)
+                facts, resume = self._page(start, result, page.upload, markers, pool, clock,
+                                           guard, rules, counted_elsewhere)
                 self.inventory.add_all(facts)
+                if resume is not None:  # time ran out inside the page
+                    return start.after(*resume)
                 if not page.isTruncated:
                     return None
                 following = (page.nextKeyMarker, page.nextUploadIdMarker)
@@ -149,7 +150,15 @@ class InventoryRun:
     def _page(self, start: Cursor, result: GetResult, uploads: list[Upload], markers: Markers,
               pool: ThreadPoolExecutor, clock: ListingClock, guard: ListingGuard,
               rules: BucketLifecycle | None, counted_elsewhere: tuple[str, ...],
-              ) -> list[UploadFacts] | None:
+              ) -> tuple[list[UploadFacts], Markers | None]:
+        """The facts of the page's uploads, and where to resume when the budget ran out
+        before all their parts were listed: after the last upload counted, as a sweep
+        resumes after the last upload it handled, so that every invocation gets on.
+
+        Only a page in key order can be resumed inside: a server that lists out of order
+        (moto: creation order, markers ignored) would list uploads "after" the marker that
+        were never counted, so such a page is counted whole or not at all.
+        """
         now, distrust = clock.now(result)
         if distrust is not None:
             # Counting destroys nothing: the page's own Date, else ours, still dates it.
@@ -177,12 +186,17 @@ class InventoryRun:
             self.error(start.bucket, start.prefix, f"the server listed {outside} upload(s) "
                        "outside the requested prefix; they were not counted")
         futures = [pool.submit(self.parts, start.bucket, u, now) for u in listed]
-        facts = []
+        facts: list[UploadFacts] = []
         unreadable = 0
+        resume: Markers | None = None
         for upload, future in zip(listed, futures, strict=True):
             parts = future.result()
-            if parts is None:
-                return None
+            if resume is not None or parts is None:
+                # The rest waits for the next invocation (even uploads whose parts came).
+                if resume is None:
+                    last = facts[-1] if facts else None
+                    resume = markers if last is None else (last.key, last.upload_id)
+                continue
             assert upload.initiated is not None
             verdict: str = self.policy.judge(upload, now, start.prefix, start.delimiter)
             if parts.count is None:
@@ -200,10 +214,12 @@ class InventoryRun:
                 bytes=parts.bytes, last_part=parts.last,
                 age_s=(now - upload.initiated).total_seconds(), verdict=verdict,
                 lifecycle=rules.coverage(upload.key, upload.initiated) if rules else None))
+        if resume is not None and any(a.key > b.key for a, b in pairwise(uploads)):
+            return [], markers
         if unreadable:
             self.error(start.bucket, start.prefix, f"the parts of {unreadable} upload(s) "
                        "could not be listed; they are counted without sizes (unsized)")
-        return facts
+        return facts, resume
 
     def parts(self, bucket: str, upload: Upload, now: datetime) -> Parts | None:
         """Sizes and the last part of one upload; None when the budget ran out."""
@@ -230,13 +246,15 @@ class InventoryRun:
 
 def behind(upload: Upload, markers: Markers) -> bool:
     """True for an upload the request's markers say was listed before: a key before the
-    key marker, or the marker's own key when no upload-id marker goes with it (S3 and OBS
-    list only later keys then). A server that ignores the markers must not get an upload
-    counted twice across invocations."""
+    key marker, the marker's upload itself, or any upload of the marker's key when no
+    upload-id marker goes with it (S3 and OBS list only later keys then). A server that
+    does not honour the markers exactly must not get an upload counted twice across
+    invocations. (Other uploads of the marker's key are the server's to order.)"""
     key_marker, upload_id_marker = markers
     if key_marker is None:
         return False
-    return upload.key < key_marker or (upload.key == key_marker and upload_id_marker is None)
+    return upload.key < key_marker or (upload.key == key_marker and upload_id_marker in (
+        None, upload.uploadId))
 
 
 def run_inventory(invocation: Invocation, settings: SweepSettings,
