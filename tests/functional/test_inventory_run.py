@@ -373,3 +373,62 @@ def test_refusals_send_nothing(obs: responses.RequestsMock) -> None:
     assert (reply["status"], reply["errorCode"]) == (400, "InvalidEvent")
     assert "inventory" in reply["errorMessage"]
     assert len(obs.calls) == 0
+
+
+# -- python -m tools.invoke inventory ----------------------------------------------------
+
+def cli(*args: str) -> list[str]:
+    return ["inventory", "--bucket", BUCKET, "--endpoint", ENDPOINT, "--quiet",
+            "--set", "OBS_ACCESS_KEY_ID=AK-LOCAL", "--set", f"OBS_SECRET_ACCESS_KEY={SECRET}",
+            *args]
+
+
+SECRET = "SECRET-SENTINEL-7f3a9c"  # tests/conftest.py's sentinel: a leak fails the session
+
+
+def test_cli_follows_continuations_until_the_count_is_whole(
+        stand_in: FakeObs, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Any) -> None:
+    import handler.runtime as handler_context
+    from tools.invoke import EXIT_OK, main
+
+    uploads = populate(stand_in, count=2500)
+    clock = {"now": 0.0}
+    monkeypatch.setattr(handler_context.time, "monotonic", lambda: clock["now"])
+    original = stand_in.answer
+
+    def ticking(*args: Any) -> Any:
+        clock["now"] += 1.0
+        return original(*args)
+
+    monkeypatch.setattr(stand_in, "answer", ticking)
+    page = tmp_path / "inventory.html"
+    status = main(cli("--exclude-prefix", "keep/", "--timeout", "705", "--concurrency", "4",
+                      "--json", "--html", str(page)))
+    reply = json.loads(capsys.readouterr().out)
+    assert status == EXIT_OK and reply["continuation"] is None and reply["invocations"] > 3
+    assert stats_of(reply["inventory"]["total"]) == expected_stats(uploads)
+    marked = read(page.read_text(encoding="utf-8")).metrics
+    assert {m["pointer"]: json.loads(m["value"]) for m in marked}["#/total/count"] == len(uploads)
+    assert all(json.loads(m["value"]) == resolve(reply["inventory"], m["pointer"]) for m in marked)
+    assert stand_in.requests["DELETE"] == 0
+
+
+def test_cli_summary_and_its_exit_statuses(stand_in: FakeObs,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from tools.invoke import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_REFUSED, main
+
+    uploads = populate(stand_in, count=30)
+    # No lifecycle configuration can be read: an error, so the exit status is 1.
+    stand_in.fault = lambda method, bucket, key, query: (
+        (403, {}, "<Error><Code>AccessDenied</Code></Error>") if "lifecycle" in query else None)
+    assert main(cli("--set", "STORAGE_PRICE_PER_GB_MONTH=0.023")) == EXIT_FAILED
+    text = capsys.readouterr().out
+    assert text.startswith(f"{len(uploads)} incomplete upload(s), "
+                           f"{sum(sizes(u)[1] for u in uploads):,} bytes")
+    assert "per GB-month" in text and "lifecycle unknown" in text and "AccessDenied" in text
+    # Out of budget from the start: the continuation comes back unchanged, the loop stops.
+    assert main(cli("--timeout", "1")) == EXIT_INCOMPLETE
+    assert "incomplete" in capsys.readouterr().out
+    assert main(cli("--bucket", "Not_A_Bucket")) == EXIT_REFUSED
+    assert stand_in.requests["DELETE"] == 0
