@@ -199,6 +199,15 @@ def region_name(name: str, raw: str | None) -> str | None:
     return raw
 
 
+def bucket_name(name: str, raw: str | None) -> str | None:
+    """A bucket named by configuration: it becomes part of a host name, so OBS's rules."""
+    if raw is not None and (not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", raw)
+                            or ".." in raw or re.fullmatch(r"[\d.]+", raw)):
+        raise ConfigError(f"{name}: must be a bucket name (3-63 lowercase letters, digits, "
+                          "'-' and '.')")
+    return raw
+
+
 def _optional_url(name: str, raw: str | None) -> str | None:
     return None if raw is None else endpoint_url(name, raw)
 
@@ -268,7 +277,7 @@ def load_settings(user_data: Callable[[str], Any],
             read("FANOUT_FUNCTION_URN"), region_name("FANOUT_REGION", read("FANOUT_REGION"))
             or region, _optional_url("FUNCTIONGRAPH_ENDPOINT", read("FUNCTIONGRAPH_ENDPOINT"))),
         storage_price_per_gb_month=price,
-        report_bucket=read("REPORT_BUCKET"),
+        report_bucket=bucket_name("REPORT_BUCKET", read("REPORT_BUCKET")),
         report_prefix=read("REPORT_PREFIX") or "mpu-janitor/reports/",
         sweep_defaults=sweep_defaults(read),
     )

@@ -2,17 +2,20 @@
 
 A third-party client (boto3) starts a dozen multipart uploads with a few parts each and
 completes one; then the real handler is driven with the sample events from events/: an
-abandonment, a batch, an object event and a timer sweep (dry run, then for real). Exits
-non-zero if anything does not happen as shown.
+abandonment, a batch, an object event and a timer sweep (dry run, then for real), then an
+inventory of what is left, drawn as a page (dist/inventory-demo.html, and its PNG where
+Chromium is installed). Exits non-zero if anything does not happen as shown.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import subprocess
 import sys
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from handler.index import handler
@@ -21,6 +24,9 @@ from tools.localobs import local_obs
 
 EVENTS = "events"
 BUCKET = "examplebucket"
+DIST = Path(__file__).resolve().parents[1] / "dist"
+# An example price for the demo's cost figures only (docs/inventory.md: where it is from).
+DEMO_PRICE = "0.023"
 failures: list[str] = []
 
 
@@ -50,6 +56,62 @@ def start_upload(s3: Any, key: str, parts: int = 2) -> str:
 def remaining(s3: Any) -> dict[str, str]:
     uploads = s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
     return {u["UploadId"]: u["Key"] for u in uploads}
+
+
+def held_bytes(s3: Any) -> int:
+    """The bytes the server holds in parts of incomplete uploads, as boto3 lists them."""
+    return sum(part["Size"] for upload_id, key in remaining(s3).items()
+               for part in s3.list_parts(Bucket=BUCKET, Key=key, UploadId=upload_id)["Parts"])
+
+
+def inventory_page(s3: Any, settings: dict[str, str]) -> None:
+    """An inventory of what is left; the page's figures checked against the server's."""
+    from handler.inventory.page import render_html
+    from tests.inventory.chromium import find_chromium, screenshot
+    from tests.inventory.pagecheck import read
+
+    step("inventory (\"mode\": \"inventory\"): what is left, what it costs, what cleans it")
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": [
+        {"ID": "abort-tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"},
+         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}]})
+    print("   (boto3 puts a lifecycle rule: abort uploads under tmp/ 7 days after initiation)")
+    event = load("timer.json")
+    event["user_event"] = json.dumps({"buckets": [BUCKET], "mode": "inventory",
+                                      "exclude_prefixes": ["keep/"], "min_age": "3s",
+                                      "force": True})
+    before = remaining(s3)
+    reply = handler(event, LocalContext({**settings, "STORAGE_PRICE_PER_GB_MONTH": DEMO_PRICE},
+                                        120, quiet=True))
+    total = reply["inventory"]["total"]
+    lifecycle = total["lifecycle"]
+    print(f"   {total['count']} upload(s), {total['bytes']:,} bytes in {total['parts']} part(s); "
+          f"a rule covers {lifecycle['covered']['count']} (overdue "
+          f"{lifecycle['covered']['overdue']['count']}: moto dates every upload 2010), only the "
+          f"janitor cleans {lifecycle['janitor_only']['count']}")
+    check(reply["errors"] == [] and reply["continuation"] is None, "no errors, done in one go")
+    check(remaining(s3) == before, "nothing was aborted")
+    check((total["count"], total["bytes"]) == (len(before), held_bytes(s3)),
+          "count and bytes equal what boto3 lists")
+    DIST.mkdir(exist_ok=True)
+    page = DIST / "inventory-demo.html"
+    page.write_text(render_html(reply["inventory"]), encoding="utf-8")
+    shown = {m["pointer"]: json.loads(m["value"]) for m in read(page.read_text("utf-8")).metrics}
+    check((shown.get("#/total/count"), shown.get("#/total/bytes")) == (len(before), total["bytes"]),
+          f"the page shows the server's count ({len(before)}) and bytes")
+    print(f"   page: {page}")
+    chromium = find_chromium()
+    if chromium is None:
+        print("   (no PNG: chromium is not installed; tools/install-chromium.sh installs it)")
+        return
+    png = DIST / "inventory-demo.png"
+    png.unlink(missing_ok=True)
+    try:
+        screenshot(page, png, (1200, 1400), binary=chromium)
+    except (OSError, subprocess.SubprocessError) as exc:
+        check(False, f"chromium renders the page ({type(exc).__name__})")
+        return
+    check(png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "chromium renders it")
+    print(f"   picture: {png}")
 
 
 def main() -> int:
@@ -140,6 +202,7 @@ def main() -> int:
         for upload_id, key in sorted(left.items(), key=lambda item: item[1]):
             print(f"   {key}: {why.get(upload_id, 'UNEXPECTED')}")
         check(set(left) == set(why), "only the excluded and the active upload remain")
+        inventory_page(s3, settings)
     outcome = "FAILED: " + "; ".join(failures) if failures else "finished: every step as shown"
     print(f"\ndemo {outcome}")
     return 1 if failures else 0

@@ -168,6 +168,8 @@ class Cluster:
         self.pids = self.directory / "pids"
         self.logs = self.directory / "logs"
         self.state = self.directory / "state.json"
+        # Held until stop() reaps them: a dropped Popen of a live daemon warns at exit.
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
 
     # -- configuration -----------------------------------------------------------------
 
@@ -244,6 +246,7 @@ rgw thread pool size = 64
                 [args[0], "-c", str(self.conf), "-f", *args[1:]], stdin=subprocess.DEVNULL,
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                 env=clean_environment())
+        self._processes[name] = process
         (self.pids / f"{name}.pid").write_text(str(process.pid), encoding="utf-8")
         time.sleep(0.5)
         if process.poll() is not None:
@@ -300,6 +303,10 @@ rgw thread pool size = 64
                     os.kill(pid, signal.SIGKILL)
                 time.sleep(0.2)
             _reap(pid)
+            process = self._processes.pop(name, None)
+            if process is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=5)  # already reaped: Popen records it and is done
             (self.pids / f"{name}.pid").unlink(missing_ok=True)
             stopped.append(name)
         return stopped

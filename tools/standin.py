@@ -1,4 +1,5 @@
-"""A small in-memory OBS stand-in: ListMultipartUploads, ListParts, AbortMultipartUpload.
+"""A small in-memory OBS stand-in: ListMultipartUploads, ListParts, AbortMultipartUpload,
+and for the inventory GetBucketLifecycle and PutObject.
 
 Dev-only. One ``FakeObs`` state answers both `responses` callbacks (unit and functional
 tests) and real HTTP on 127.0.0.1 (``serve``: the 5,000-upload sweep, reliability runs,
@@ -68,6 +69,11 @@ class FakeObs:
         self.buckets: dict[str, dict[tuple[str, str], FakeUpload]] = {}
         self._sorted: dict[str, list[tuple[str, str]]] = {}
         self.aborts: Counter[tuple[str, str, str]] = Counter()
+        # bucket -> its LifecycleConfiguration document; a bucket without one answers 404
+        # NoSuchLifecycleConfiguration, as OBS does
+        self.lifecycles: dict[str, str] = {}
+        # (bucket, key) -> (body, request headers) of each PutObject
+        self.objects: dict[tuple[str, str], tuple[bytes, dict[str, str]]] = {}
         self.requests: Counter[str] = Counter()
         self.lock = threading.Lock()
         self._serial = 0
@@ -110,7 +116,8 @@ class FakeObs:
 
     # -- answering -----------------------------------------------------------------
 
-    def answer(self, method: str, url: str, headers: dict[str, str] | None = None) -> Reply | str:
+    def answer(self, method: str, url: str, headers: dict[str, str] | None = None,
+               body: bytes | None = None) -> Reply | str:
         """Answer one request, path-style (``/bucket/key``) or virtual-host."""
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -139,6 +146,10 @@ class FakeObs:
             if skew > SKEW_LIMIT:
                 return self._error(403, "RequestTimeTooSkewed",
                                    "The difference between the request time and the server's time is too large.")
+        if method == "PUT" and key is not None and not query and bucket in self.buckets:
+            with self.lock:
+                self.objects[(bucket, key)] = (body or b"", dict(headers or {}))
+            return 200, {**self._headers(content_type=None), "ETag": '"stand-in"'}, ""
         return self.answer_normally(method, bucket, key, query)
 
     def answer_normally(self, method: str, bucket: str, key: str | None, query: dict[str, str]) -> Reply:
@@ -150,6 +161,11 @@ class FakeObs:
             return self._list_parts(bucket, key, query)
         if method == "DELETE" and "uploadId" in query and key is not None:
             return self._abort(bucket, key, query["uploadId"])
+        if method == "GET" and "lifecycle" in query and key is None:
+            if bucket not in self.lifecycles:
+                return self._error(404, "NoSuchLifecycleConfiguration",
+                                   "The lifecycle configuration does not exist")
+            return 200, self._headers(), self.lifecycles[bucket]
         return self._error(405, "MethodNotAllowed", "not supported by the stand-in")
 
     def _headers(self, content_type: str | None = "application/xml") -> dict[str, str]:
@@ -259,7 +275,8 @@ class FakeObs:
 
     def responses_callback(self, method: str) -> Callable[[Any], Reply]:
         def callback(request: Any) -> Reply:
-            reply = self.answer(method, request.url, dict(request.headers))
+            body = request.body.encode() if isinstance(request.body, str) else request.body
+            reply = self.answer(method, request.url, dict(request.headers), body)
             if isinstance(reply, str):
                 import requests
 
@@ -295,7 +312,10 @@ class _Handler(BaseHTTPRequestHandler):
         super().handle()
 
     def _reply(self) -> None:
-        reply = self.state.answer(self.command, f"http://127.0.0.1{self.path}", dict(self.headers))
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        reply = self.state.answer(self.command, f"http://127.0.0.1{self.path}", dict(self.headers),
+                                  body)
         if isinstance(reply, str):
             self._act(reply)
             return
@@ -319,7 +339,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         _reset(self.connection)
 
-    do_GET = do_DELETE = _reply  # noqa: N815
+    do_GET = do_DELETE = do_PUT = _reply  # noqa: N815
 
     def log_message(self, *args: object) -> None:
         pass
