@@ -332,9 +332,18 @@ def test_report_bucket_gets_the_page_and_its_json(stand_in: FakeObs,
     assert stand_in.requests["DELETE"] == 0
 
 
+def test_a_report_bucket_that_is_no_bucket_name_is_a_config_error(
+        stand_in: FakeObs, lenient_obs: responses.RequestsMock) -> None:
+    """Not a bucket name: it would address another host, even with ALLOWED_BUCKETS=*."""
+    context = FakeContext(user_data={"OBS_ENDPOINT": ENDPOINT, "ALLOWED_BUCKETS": "*",
+                                     "REPORT_BUCKET": "evil.example.com/x"})
+    reply = invoke(timer(**INVENTORY), context)
+    assert reply["errorCode"] == "ConfigError" and reply["errorMessage"].startswith("REPORT_BUCKET")
+    assert len(lenient_obs.calls) == 0
+
+
 @pytest.mark.parametrize(("allowed", "report_bucket"), [
     (BUCKET, "reports-bucket"),           # not in ALLOWED_BUCKETS
-    ("*", "evil.example.com/x"),          # not a bucket name: would address another host
 ])
 def test_a_report_bucket_that_is_not_allowed_gets_nothing(
         stand_in: FakeObs, lenient_obs: responses.RequestsMock, allowed: str,
