@@ -389,6 +389,9 @@ class SyntheticObs(FakeObs):
         self.buckets[self.BUCKET] = {}
         self.aborted = bytearray((count + 7) // 8)
         self.double_aborts = 0
+        # Requests being answered at once, and the most seen: the concurrency a client
+        # really achieved, whatever it was configured with.
+        self.in_flight = self.peak_in_flight = 0
         self.initiated = self.now() - timedelta(days=3)
 
     def _index(self, key: str | None) -> int | None:
@@ -401,8 +404,19 @@ class SyntheticObs(FakeObs):
         return index if 0 <= index < self.count else None
 
     def answer_normally(self, method: str, bucket: str, key: str | None, query: dict[str, str]) -> Reply:
-        if self.delay_s:
-            time.sleep(self.delay_s)
+        with self.lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            return self._synthetic_answer(method, bucket, key, query)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _synthetic_answer(self, method: str, bucket: str, key: str | None,
+                          query: dict[str, str]) -> Reply:
         if bucket != self.BUCKET:
             return self._error(404, "NoSuchBucket", "The specified bucket does not exist")
         if method == "GET" and "uploads" in query and key is None:
@@ -474,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
             # The stand-in's own CPU: a benchmark shows the server was not the bottleneck.
             print(json.dumps({"aborted": state.aborted_count(), "double_aborts": state.double_aborts,
                               "requests": dict(state.requests), "kinds": dict(state.kinds),
+                              "peak_in_flight": state.peak_in_flight,
                               "cpu_s": time.process_time()}), flush=True)
             command = sys.stdin.readline()
     return 0
