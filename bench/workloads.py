@@ -115,22 +115,100 @@ def cpu_boto3(endpoint: str, calls: str) -> dict[str, Any]:
     return _cpu(call, int(calls))
 
 
+# -- instruction counts (run under callgrind by bench/run.py) -------------------------------
+
+def icount_ours(endpoint: str, calls: str) -> dict[str, Any]:
+    """Build the client, 20 warm-up aborts, then ``calls`` more: run twice with different
+    ``calls``, the difference in instructions is the cost of the extra aborts alone."""
+    from handler.obs import ObsClient
+
+    client = ObsClient(AK, SK, endpoint)
+    for i in range(20 + int(calls)):
+        client.abortMultipartUpload(BUCKET, *_key(i))
+    return {"calls": int(calls)}
+
+
+def icount_sdk(endpoint: str, calls: str, long_conn: str = "0") -> dict[str, Any]:
+    from obs import ObsClient
+
+    client = ObsClient(access_key_id=AK, secret_access_key=SK, server=endpoint,
+                       long_conn_mode=long_conn == "1")
+    for i in range(20 + int(calls)):
+        client.abortMultipartUpload(BUCKET, *_key(i))
+    return {"calls": int(calls)}
+
+
+# -- the stand-in's own latency ----------------------------------------------------------
+
+def latency_ours(endpoint: str, calls: str) -> dict[str, Any]:
+    """Sequential calls of each kind behind the stand-in's delay: median wall ms each. A
+    reply with a body must take no longer than one without (no delayed-ACK stall)."""
+    import statistics
+
+    from handler.obs import ObsClient
+
+    client = ObsClient(AK, SK, endpoint)
+    count = int(calls)
+
+    def median_ms(call: Any) -> float:
+        times = []
+        for i in range(count):
+            started = time.perf_counter()
+            call(i)
+            times.append((time.perf_counter() - started) * 1000)
+        return statistics.median(times)
+
+    return {
+        "list_parts": median_ms(lambda i: client.listParts(BUCKET, *_key(i))),
+        "abort": median_ms(lambda i: client.abortMultipartUpload(BUCKET, *_key(i))),
+        "list_parts_404": median_ms(lambda i: client.listParts(BUCKET, *_key(i))),
+        "list_page": median_ms(lambda i: client.listMultipartUploads(BUCKET, max_uploads=100)),
+    }
+
+
 # -- sweep throughput -------------------------------------------------------------------
 
-def sweep_ours(endpoint: str, concurrency: str, activity: str) -> dict[str, Any]:
+def sweep_ours(endpoint: str, concurrency: str = "default",
+               overrides: str = "{}") -> dict[str, Any]:
+    """A timer sweep with the engine's defaults, except ``concurrency`` (unless "default")
+    and the JSON ``overrides``."""
     from handler.index import handler
 
-    settings = {"buckets": [BUCKET], "concurrency": int(concurrency), "min_age": "24h",
-                "check_activity": activity == "1", "verify_aborts": False}
+    settings: dict[str, Any] = {"buckets": [BUCKET], "min_age": "24h", **json.loads(overrides)}
+    if concurrency != "default":
+        settings["concurrency"] = int(concurrency)
     event = {"trigger_type": "TIMER", "user_event": json.dumps(settings)}
     context = _Context(endpoint)
     context.data["UPLOAD_ID_FORMAT"] = "relaxed"
+    pools = _record_pool_sizes()
+    cpu = time.process_time()
     started = time.perf_counter()
     report = handler(event, context)
     seconds = time.perf_counter() - started
+    cpu_s = time.process_time() - cpu
     aborted = report["summary"]["aborted"]
     return {"aborted": aborted, "seconds": seconds, "per_second": aborted / seconds,
-            "failed": report["summary"]["failed"]}
+            "cpu_s": cpu_s, "failed": report["summary"]["failed"],
+            "concurrency": max(pools, default=None), "errors": report.get("errors", [])[:3]}
+
+
+def _record_pool_sizes() -> list[int]:
+    """The ``max_workers`` of every thread pool made from now on: with no concurrency
+    given, the sweep's own pool tells the benchmark what the default is, wherever the
+    engine keeps it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sizes: list[int] = []
+    original = ThreadPoolExecutor.__init__
+
+    def recording(self: ThreadPoolExecutor, max_workers: int | None = None,
+                  *args: Any, **kwargs: Any) -> None:
+        if max_workers is not None:
+            sizes.append(max_workers)
+        original(self, max_workers, *args, **kwargs)
+
+    ThreadPoolExecutor.__init__ = recording  # type: ignore[method-assign]
+    return sizes
 
 
 def sweep_sdk(endpoint: str, threads: str) -> dict[str, Any]:
@@ -140,6 +218,7 @@ def sweep_sdk(endpoint: str, threads: str) -> dict[str, Any]:
     from obs import ListMultipartUploadsRequest, ObsClient
 
     client = ObsClient(access_key_id=AK, secret_access_key=SK, server=endpoint)
+    cpu = time.process_time()
     started = time.perf_counter()
     uploads: list[tuple[str, str]] = []
     marker, id_marker = None, None
@@ -161,7 +240,8 @@ def sweep_sdk(endpoint: str, threads: str) -> dict[str, Any]:
             statuses = list(pool.map(abort, uploads))
     seconds = time.perf_counter() - started
     aborted = sum(1 for s in statuses if s == 204)
-    return {"aborted": aborted, "seconds": seconds, "per_second": aborted / seconds}
+    return {"aborted": aborted, "seconds": seconds, "per_second": aborted / seconds,
+            "cpu_s": time.process_time() - cpu}
 
 
 def sweep_boto3(endpoint: str) -> dict[str, Any]:
@@ -169,6 +249,7 @@ def sweep_boto3(endpoint: str) -> dict[str, Any]:
 
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id=AK, aws_secret_access_key=SK)
+    cpu = time.process_time()
     started = time.perf_counter()
     aborted = 0
     for page in client.get_paginator("list_multipart_uploads").paginate(Bucket=BUCKET):
@@ -177,7 +258,8 @@ def sweep_boto3(endpoint: str) -> dict[str, Any]:
                 Bucket=BUCKET, Key=upload["Key"], UploadId=upload["UploadId"])
             aborted += 1
     seconds = time.perf_counter() - started
-    return {"aborted": aborted, "seconds": seconds, "per_second": aborted / seconds}
+    return {"aborted": aborted, "seconds": seconds, "per_second": aborted / seconds,
+            "cpu_s": time.process_time() - cpu}
 
 
 # -- memory -----------------------------------------------------------------------------
@@ -195,7 +277,8 @@ def memory_dry_run(endpoint: str) -> dict[str, Any]:
 
 
 WORKLOADS = {name.replace("_", "-"): func for name, func in list(globals().items())
-             if callable(func) and name.split("_")[0] in ("cold", "cpu", "sweep", "memory")}
+             if callable(func) and name.split("_")[0] in ("cold", "cpu", "sweep", "memory",
+                                                             "icount", "latency")}
 
 
 if __name__ == "__main__":

@@ -75,6 +75,9 @@ class FakeObs:
         # (bucket, key) -> (body, request headers) of each PutObject
         self.objects: dict[tuple[str, str], tuple[bytes, dict[str, str]]] = {}
         self.requests: Counter[str] = Counter()
+        # The same requests by operation (list, list_parts, abort, other): the benchmark's
+        # requests per upload come from here, not from the client's own count.
+        self.kinds: Counter[str] = Counter()
         self.lock = threading.Lock()
         self._serial = 0
         # Tests replace this to inject faults: (method, bucket, key, query) -> Reply, an
@@ -130,6 +133,7 @@ class FakeObs:
             key = unquote(rest) or None
         with self.lock:
             self.requests[method] += 1
+            self.kinds[_kind(method, key, query)] += 1
         injected = self.fault(method, bucket, key, query)
         if injected is not None:
             with self.lock:
@@ -286,6 +290,14 @@ class FakeObs:
         return callback
 
 
+def _kind(method: str, key: str | None, query: dict[str, str]) -> str:
+    if method == "GET" and key is None and "uploads" in query:
+        return "list"
+    if key is not None and "uploadId" in query:
+        return {"GET": "list_parts", "DELETE": "abort"}.get(method, "other")
+    return "other"
+
+
 def _reset(connection: socket.socket) -> None:
     """Close with an RST rather than a FIN, as a crashed server or middlebox does."""
     try:
@@ -299,8 +311,22 @@ def _is_path_style(host: str) -> bool:
     return host in ("localhost", "127.0.0.1") or host.replace(".", "").isdigit()
 
 
+def _http_reply(status: int, headers: dict[str, str], body: bytes) -> bytes:
+    """Status line, headers and body as one buffer: one ``send`` per reply."""
+    reason = BaseHTTPRequestHandler.responses.get(status, ("",))[0]
+    lines = [f"HTTP/1.1 {status} {reason}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY: with Nagle's algorithm on, a reply written in two pieces waits for the
+    # client's delayed ACK (40 ms on Linux) before its second piece leaves, and the
+    # benchmarks would measure that stall instead of the client. Replies are also written
+    # in one send (``_reply``), as a real server's would be.
+    disable_nagle_algorithm = True
     state: FakeObs
 
     def handle(self) -> None:
@@ -320,13 +346,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._act(reply)
             return
         status, headers, body = reply
-        data = body.encode()
-        self.send_response_only(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.wfile.write(_http_reply(status, headers, body.encode()))
 
     def _act(self, action: str) -> None:
         self.close_connection = True
@@ -376,7 +396,8 @@ class SyntheticObs(FakeObs):
 
     Upload i has key ``sweep/{i:09d}``, uploadId ``{i:032X}``, was initiated three days
     ago and has one 5 MiB part. Aborts are remembered in a bitmap (one bit per upload) so
-    that a double abort shows; listings are not shortened by them.
+    that a double abort shows; an aborted upload leaves the listings and its ListParts
+    answers 404, as on OBS, so that a sweep's verification sees its aborts take.
     """
 
     BUCKET = "synthetic"
@@ -388,6 +409,9 @@ class SyntheticObs(FakeObs):
         self.buckets[self.BUCKET] = {}
         self.aborted = bytearray((count + 7) // 8)
         self.double_aborts = 0
+        # Requests being answered at once, and the most seen: the concurrency a client
+        # really achieved, whatever it was configured with.
+        self.in_flight = self.peak_in_flight = 0
         self.initiated = self.now() - timedelta(days=3)
 
     def _index(self, key: str | None) -> int | None:
@@ -400,8 +424,19 @@ class SyntheticObs(FakeObs):
         return index if 0 <= index < self.count else None
 
     def answer_normally(self, method: str, bucket: str, key: str | None, query: dict[str, str]) -> Reply:
-        if self.delay_s:
-            time.sleep(self.delay_s)
+        with self.lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            return self._synthetic_answer(method, bucket, key, query)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _synthetic_answer(self, method: str, bucket: str, key: str | None,
+                          query: dict[str, str]) -> Reply:
         if bucket != self.BUCKET:
             return self._error(404, "NoSuchBucket", "The specified bucket does not exist")
         if method == "GET" and "uploads" in query and key is None:
@@ -409,13 +444,15 @@ class SyntheticObs(FakeObs):
         index = self._index(key)
         if index is None or query.get("uploadId") != f"{index:032X}":
             return self._error(404, "NoSuchUpload", "The specified upload does not exist")
+        byte, bit = divmod(index, 8)
         if method == "DELETE":
             with self.lock:
-                byte, bit = divmod(index, 8)
                 seen = self.aborted[byte] & (1 << bit)
                 self.aborted[byte] |= 1 << bit
                 self.double_aborts += bool(seen)
             return 204, self._headers(content_type=None), ""
+        if self.aborted[byte] & (1 << bit):
+            return self._error(404, "NoSuchUpload", "The specified upload does not exist")
         upload = FakeUpload(key or "", query["uploadId"], self.initiated,
                             parts=[(1, self.initiated, 5 * 1024 * 1024)])
         self.buckets[self.BUCKET] = {(upload.key, upload.upload_id): upload}
@@ -427,18 +464,23 @@ class SyntheticObs(FakeObs):
     def _synthetic_list(self, query: dict[str, str]) -> Reply:
         limit = min(int(query.get("max-uploads", "1000") or 1000), 1000)
         marker = self._index(query.get("key-marker"))
-        start = 0 if marker is None else marker + 1
-        stop = min(start + limit, self.count)
+        index = 0 if marker is None else marker + 1
+        listed: list[int] = []
+        aborted = self.aborted
+        while index < self.count and len(listed) < limit:
+            if not aborted[index >> 3] & (1 << (index & 7)):
+                listed.append(index)
+            index += 1
         stamp = _iso(self.initiated)
         items = "".join(
             f"<Upload><Key>sweep/{i:09d}</Key><UploadId>{i:032X}</UploadId><Initiator><ID>"
             f"domain/owner:user/uploader</ID></Initiator><Owner><ID>owner</ID></Owner>"
             f"<StorageClass>STANDARD</StorageClass><Initiated>{stamp}</Initiated></Upload>"
-            for i in range(start, stop)
+            for i in listed
         )
-        truncated = stop < self.count
-        last = f"sweep/{stop - 1:09d}" if truncated else ""
-        last_id = f"{stop - 1:032X}" if truncated else ""
+        truncated = index < self.count
+        last = f"sweep/{listed[-1]:09d}" if truncated and listed else ""
+        last_id = f"{listed[-1]:032X}" if truncated and listed else ""
         body = (
             f'<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult xmlns="{NS}">'
             f"<Bucket>{self.BUCKET}</Bucket><NextKeyMarker>{last}</NextKeyMarker>"
@@ -463,8 +505,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"endpoint": served.endpoint}), flush=True)
         command = sys.stdin.readline()  # a line asks for the counts; EOF stops the server
         while command:
+            # The stand-in's own CPU: a benchmark shows the server was not the bottleneck.
             print(json.dumps({"aborted": state.aborted_count(), "double_aborts": state.double_aborts,
-                              "requests": dict(state.requests)}), flush=True)
+                              "requests": dict(state.requests), "kinds": dict(state.kinds),
+                              "peak_in_flight": state.peak_in_flight,
+                              "cpu_s": time.process_time()}), flush=True)
             command = sys.stdin.readline()
     return 0
 

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 import requests
 from requests.adapters import HTTPAdapter
 from requests.models import Response
-from requests.structures import CaseInsensitiveDict
 from requests.utils import get_environ_proxies
+from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
+from urllib3.util import Timeout
 
 from handler.obs.errors import ObsTransportError
 from handler.obs.signer import path_and_query
@@ -39,30 +40,50 @@ _RETRYABLE_EXCEPTIONS = (
 class LeanAdapter(HTTPAdapter):
     """``HTTPAdapter`` minus per-call work a signed OBS call does not need.
 
-    ``send`` itself is untouched, so every request still goes through requests' adapter
-    (and `responses` sees it in tests). What changes: the connection pool is looked up once
-    per host instead of re-parsing the URL into a pool key on every call, the request
-    target is the path as prepared (no proxy), and responses skip cookie extraction (OBS
-    sets no cookies). Measured in bench/: about a quarter of the client's CPU per abort.
+    ``send`` itself is untouched: every request still goes through requests' adapter and
+    its hooks (and `responses`, which patches ``send``, sees it in tests). The hooks below
+    each drop work measured in a profile of an abort (bench/RESULTS.md has the figures):
+
+    - the connection pool is looked up once per (origin, verify, cert) instead of
+      re-parsing the URL into a pool key on every call;
+    - ``cert_verify``'s filesystem checks (the CA bundle exists, is it a directory) run
+      once per pool and TLS setting, not on every https call: the pool keeps the settings
+      it was given, and a bad CA path still fails the first call;
+    - the request target is the path as prepared (no proxy);
+    - ``build_response`` keeps urllib3's case-insensitive headers instead of copying them
+      into a second dict, skips cookie extraction (OBS sets no cookies) and reads the body
+      in one ``read`` rather than through ``iter_content``'s generator of 10 KiB chunks.
+      So this adapter never streams: it is for ``stream=False`` callers such as Transport.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._pools: dict[tuple[str, bool], ConnectionPool] = {}
+        self._pools: dict[tuple[str, bool | str, Any], ConnectionPool] = {}
 
     def get_connection_with_tls_context(
         self, request: PreparedRequest, verify: bool | str | None,
         proxies: Mapping[str, str] | None = None, cert: Any = None,
     ) -> ConnectionPool:
-        if proxies or cert:
+        if proxies:
             return super().get_connection_with_tls_context(request, verify, proxies, cert)
         url = request.url or ""
         origin = url[: url.find("/", url.find("://") + 3) % (len(url) + 1)]
-        pool = self._pools.get((origin, bool(verify)))
+        # verify and cert are part of the key, so that each pool has one TLS setting and
+        # cert_verify below can apply it once.
+        key = (origin, verify if isinstance(verify, str) else bool(verify), cert)
+        pool = self._pools.get(key)
         if pool is None:
             pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
-            self._pools[(origin, bool(verify))] = pool
+            self._pools[key] = pool
         return pool
+
+    def cert_verify(self, conn: Any, url: str, verify: bool | str | None, cert: Any) -> None:
+        setting = (url[:6].lower() == "https:", verify, cert)
+        if getattr(conn, _TLS_SETTING, None) == setting:
+            return  # this pool already carries exactly these settings
+        # Raises OSError for a missing CA bundle or client certificate, as before.
+        super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
+        setattr(conn, _TLS_SETTING, setting)
 
     def request_url(self, request: PreparedRequest, proxies: Mapping[str, str] | None) -> str:
         if proxies:
@@ -73,14 +94,36 @@ class LeanAdapter(HTTPAdapter):
     def build_response(self, req: PreparedRequest, resp: BaseHTTPResponse) -> Response:
         response = Response()
         response.status_code = resp.status
-        response.headers = CaseInsensitiveDict(resp.headers)
+        # urllib3's HTTPHeaderDict is already case-insensitive; a CaseInsensitiveDict copy
+        # would be the second of two copies per response (GetResult makes its own).
+        response.headers = resp.headers  # type: ignore[assignment]
         response.encoding = None
         response.raw = resp
         response.reason = resp.reason or ""
         response.url = req.url or ""
         response.request = req
         response.connection = self
+        response._content = _read_body(resp, req)  # Response.content's own cache
+        response._content_consumed = True  # type: ignore[attr-defined]
         return response
+
+
+# The attribute a pool carries once LeanAdapter.cert_verify has configured it.
+_TLS_SETTING = "_obs_janitor_tls_setting"
+
+
+def _read_body(resp: BaseHTTPResponse, req: PreparedRequest) -> bytes:
+    """The whole body, decoded as ``iter_content`` would, its errors mapped the same way."""
+    try:
+        return resp.read(decode_content=True)
+    except ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc, request=req) from exc
+    except DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc, request=req) from exc
+    except ReadTimeoutError as exc:
+        raise requests.ConnectionError(exc, request=req) from exc
+    except SSLError as exc:
+        raise requests.exceptions.SSLError(exc, request=req) from exc
 
 
 def new_session(*, pool_size: int, trust_env: bool = False) -> requests.Session:
@@ -133,6 +176,9 @@ class Transport:
             session.trust_env) else dict(session.proxies)
         self.verify: bool | str = session.verify if session.verify is not None else True
         self.timeout = timeout
+        # One urllib3 Timeout for every attempt with the full timeout: requests would build
+        # a new one from a float on each call.
+        self._full_timeout = Timeout(connect=timeout, read=timeout)
         self.retry = retry
         self.sleep = sleep
         self.monotonic = monotonic
@@ -150,8 +196,11 @@ class Transport:
         while True:
             attempt += 1
             try:
+                # requests takes a urllib3 Timeout as it is (HTTPAdapter.send); its stubs
+                # only list floats and tuples.
                 response = self.adapter.send(
-                    prepare(), stream=False, timeout=self._attempt_timeout(deadline),
+                    prepare(), stream=False,
+                    timeout=self._attempt_timeout(deadline),  # type: ignore[arg-type]
                     verify=self.verify, cert=self.session.cert, proxies=self.proxies,
                 )
                 _ = response.content  # read the body now, so a reset mid-body is retried
@@ -165,11 +214,12 @@ class Transport:
                 return response
             response.close()
 
-    def _attempt_timeout(self, deadline: float | None) -> float:
+    def _attempt_timeout(self, deadline: float | None) -> Timeout:
         if deadline is None:
-            return self.timeout
+            return self._full_timeout
         # Leave an attempt at least a moment even when the budget is nearly spent.
-        return max(0.5, min(self.timeout, deadline - self.monotonic()))
+        left = max(0.5, deadline - self.monotonic())
+        return self._full_timeout if left >= self.timeout else Timeout(connect=left, read=left)
 
     def _may_retry(self, attempt: int, deadline: float | None) -> bool:
         if attempt > self.retry.max_retry_count:

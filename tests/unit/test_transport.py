@@ -1,0 +1,326 @@
+"""The lean adapter's hooks (handler/obs/transport.py) over real sockets on 127.0.0.1.
+
+`responses` patches ``HTTPAdapter.send`` and so never reaches these hooks; each test here
+sends through the real adapter to a raw server whose reply bytes it chooses, so that a
+change that skips work also has to keep the behaviour: exact body bytes, case-insensitive
+headers, timeouts, TLS verification.
+"""
+
+from __future__ import annotations
+
+import datetime
+import gzip
+import ipaddress
+import os
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pytest
+import requests
+import responses
+
+from handler.obs import ObsClient, ObsTransportError
+from handler.obs.transport import RetryPolicy, Transport, new_session
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+Reply = Callable[[socket.socket], None]
+
+
+class RawServer:
+    """Reads each request's head, then lets ``reply`` write whatever bytes it likes."""
+
+    def __init__(self, reply: Reply, tls: ssl.SSLContext | None = None) -> None:
+        self.reply = reply
+        self.tls = tls
+        self.requests = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+
+    def _connection(self, conn: socket.socket) -> None:
+        try:
+            if self.tls is not None:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            buffer = b""
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                _, _, buffer = buffer.partition(b"\r\n\r\n")
+                self.requests += 1
+                self.reply(conn)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def server() -> Iterator[Callable[..., RawServer]]:
+    started: list[RawServer] = []
+
+    def start(reply: Reply, tls: ssl.SSLContext | None = None) -> RawServer:
+        started.append(RawServer(reply, tls))
+        return started[-1]
+
+    yield start
+    for each in started:
+        each.close()
+
+
+def reply_with(head: list[str], body: bytes = b"") -> Reply:
+    data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+    return lambda conn: conn.sendall(data)
+
+
+def transport(endpoint: str, *, timeout: float = 5, retries: int = 0,
+              verify: bool | str = True) -> Transport:
+    session = new_session(pool_size=2)
+    session.verify = verify
+    return Transport(session, endpoint=endpoint, timeout=timeout,
+                     retry=RetryPolicy(max_retry_count=retries, base_delay=0.01))
+
+
+def get(url: str) -> Callable[[], requests.PreparedRequest]:
+    def prepare() -> requests.PreparedRequest:
+        prepared = requests.PreparedRequest()
+        prepared.prepare(method="GET", url=url, headers={"Accept-Encoding": "identity"})
+        return prepared
+
+    return prepare
+
+
+# -- body and headers -------------------------------------------------------------------
+
+EVERY_BYTE = bytes(range(256)) * 40  # not UTF-8, larger than one 10 KiB iter_content chunk
+
+
+def test_the_body_arrives_byte_for_byte(server: Callable[..., RawServer]) -> None:
+    raw = server(reply_with(["HTTP/1.1 200 OK", f"Content-Length: {len(EVERY_BYTE)}"],
+                            EVERY_BYTE))
+    response = transport(f"http://127.0.0.1:{raw.port}").send(get(f"http://127.0.0.1:{raw.port}/k"))
+    assert response.content == EVERY_BYTE
+    assert response.status_code == 200
+
+
+def test_a_chunked_body_is_reassembled(server: Callable[..., RawServer]) -> None:
+    chunks = [EVERY_BYTE[:3000], EVERY_BYTE[3000:3001], EVERY_BYTE[3001:]]
+    body = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
+    raw = server(reply_with(["HTTP/1.1 200 OK", "Transfer-Encoding: chunked"], body))
+    response = transport(f"http://127.0.0.1:{raw.port}").send(get(f"http://127.0.0.1:{raw.port}/k"))
+    assert response.content == EVERY_BYTE
+
+
+def test_a_gzip_body_is_decoded_as_iter_content_would(server: Callable[..., RawServer]) -> None:
+    # We ask for identity; a server that compresses anyway is still read correctly.
+    packed = gzip.compress(b"<Error><Code>NoSuchUpload</Code></Error>")
+    raw = server(reply_with(["HTTP/1.1 404 Not Found", "Content-Encoding: gzip",
+                             f"Content-Length: {len(packed)}"], packed))
+    response = transport(f"http://127.0.0.1:{raw.port}").send(get(f"http://127.0.0.1:{raw.port}/k"))
+    assert response.content == b"<Error><Code>NoSuchUpload</Code></Error>"
+
+
+def test_headers_are_case_insensitive_and_keep_their_values(
+        server: Callable[..., RawServer]) -> None:
+    raw = server(reply_with(["HTTP/1.1 204 No Content", "X-Obs-Request-Id: ABC123",
+                             "date: Tue, 01 Dec 2026 10:00:00 GMT", "Content-Length: 0"]))
+    response = transport(f"http://127.0.0.1:{raw.port}").send(get(f"http://127.0.0.1:{raw.port}/k"))
+    for name in ("x-obs-request-id", "X-OBS-REQUEST-ID", "X-Obs-Request-Id"):
+        assert response.headers[name] == "ABC123"
+    assert response.headers["Date"] == "Tue, 01 Dec 2026 10:00:00 GMT"
+    assert "DATE" in response.headers and "missing" not in response.headers
+    assert response.content == b""
+
+
+def test_a_get_result_reads_the_same_headers_over_real_http(
+        server: Callable[..., RawServer]) -> None:
+    raw = server(reply_with(["HTTP/1.1 204 No Content", "X-Obs-Request-Id: REQ9",
+                             "X-Obs-Id-2: HOST9", "Content-Length: 0"]))
+    result = ObsClient("ak", "sk", f"http://127.0.0.1:{raw.port}").abortMultipartUpload(
+        "bucket", "key", "0" * 32)
+    assert result.status == 204 and result.requestId == "REQ9"
+    assert ("id-2", "HOST9") in result.header
+
+
+def test_a_body_cut_short_is_a_retried_transport_error(server: Callable[..., RawServer]) -> None:
+    def truncate(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 400\r\n\r\n<ListParts")
+        conn.shutdown(socket.SHUT_RDWR)
+
+    raw = server(truncate)
+    with pytest.raises(ObsTransportError) as caught:
+        transport(f"http://127.0.0.1:{raw.port}", retries=2).send(
+            get(f"http://127.0.0.1:{raw.port}/k"))
+    assert raw.requests == 3  # the first attempt and both retries
+    assert caught.value.attempts == 3
+    assert caught.value.cause_type == "ChunkedEncodingError"  # as iter_content reported it
+
+
+def test_the_connection_is_reused_after_a_body_is_read(server: Callable[..., RawServer]) -> None:
+    connections = []
+
+    def reply(conn: socket.socket) -> None:
+        connections.append(conn.fileno())
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+
+    raw = server(reply)
+    sender = transport(f"http://127.0.0.1:{raw.port}")
+    for _ in range(3):
+        assert sender.send(get(f"http://127.0.0.1:{raw.port}/k")).content == b"hello"
+    assert raw.requests == 3 and len(set(connections)) == 1
+
+
+# -- timeouts ---------------------------------------------------------------------------
+
+def hang(conn: socket.socket) -> None:
+    time.sleep(3)
+
+
+def test_the_read_timeout_is_honoured(server: Callable[..., RawServer]) -> None:
+    raw = server(hang)
+    started = time.monotonic()
+    with pytest.raises(ObsTransportError):
+        transport(f"http://127.0.0.1:{raw.port}", timeout=0.3).send(
+            get(f"http://127.0.0.1:{raw.port}/k"))
+    assert 0.25 <= time.monotonic() - started < 2
+
+
+def test_a_near_deadline_shortens_the_timeout(server: Callable[..., RawServer]) -> None:
+    raw = server(hang)
+    sender = transport(f"http://127.0.0.1:{raw.port}", timeout=30)
+    started = time.monotonic()
+    with pytest.raises(ObsTransportError):
+        sender.send(get(f"http://127.0.0.1:{raw.port}/k"), deadline=started + 0.6)
+    assert time.monotonic() - started < 2.5
+
+
+def test_one_timeout_object_serves_every_full_length_attempt() -> None:
+    sender = transport("http://127.0.0.1:9", timeout=7)
+    far = time.monotonic() + 900
+    first, second = sender._attempt_timeout(None), sender._attempt_timeout(far)
+    assert first is second and first.read_timeout == 7 and first.connect_timeout == 7
+    near = sender._attempt_timeout(time.monotonic() + 2)
+    assert near is not first and near.read_timeout is not None and near.read_timeout <= 2
+
+
+# -- TLS --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ssl.SSLContext]:
+    """A certificate for 127.0.0.1 that no public CA signed, and a server context using it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    folder = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return cert_path, context
+
+
+OK = reply_with(["HTTP/1.1 204 No Content", "Content-Length: 0"])
+
+
+def test_an_untrusted_certificate_is_refused(
+        server: Callable[..., RawServer], self_signed: tuple[Path, ssl.SSLContext]) -> None:
+    raw = server(OK, tls=self_signed[1])
+    url = f"https://127.0.0.1:{raw.port}"
+    sender = transport(url)
+    for _ in range(2):  # the second call, on a pool already set up, is refused too
+        with pytest.raises(ObsTransportError) as caught:
+            sender.send(get(url + "/k"))
+        assert caught.value.cause_type == "SSLError"
+    assert raw.requests == 0
+
+
+def test_a_trusted_ca_bundle_is_used_and_kept_apart_from_the_default(
+        server: Callable[..., RawServer], self_signed: tuple[Path, ssl.SSLContext]) -> None:
+    raw = server(OK, tls=self_signed[1])
+    url = f"https://127.0.0.1:{raw.port}"
+    session = new_session(pool_size=2)
+    adapter = session.get_adapter(url)
+    ours = adapter.send(get(url + "/k")(), verify=str(self_signed[0]), timeout=5)
+    assert ours.status_code == 204
+    # The same adapter, same host, default CA bundle: the pool set up for our bundle must
+    # not carry its setting over.
+    with pytest.raises(requests.exceptions.SSLError):
+        adapter.send(get(url + "/k")(), verify=True, timeout=5)
+    assert adapter.send(get(url + "/k")(), verify=str(self_signed[0]), timeout=5).ok
+
+
+def test_a_missing_ca_bundle_fails_the_first_call(tmp_path: Path) -> None:
+    client = ObsClient("ak", "sk", "https://127.0.0.1:9")
+    client.session.verify = str(tmp_path / "absent.pem")
+    client.transport.verify = client.session.verify
+    with pytest.raises(OSError, match="invalid path"):
+        client.abortMultipartUpload("bucket", "key", "0" * 32)
+
+
+def test_the_ca_bundle_is_checked_once_per_pool_not_per_call(
+        server: Callable[..., RawServer], self_signed: tuple[Path, ssl.SSLContext],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = server(OK, tls=self_signed[1])
+    url = f"https://127.0.0.1:{raw.port}"
+    checked: list[str] = []
+    exists = os.path.exists
+
+    def counting(path: str) -> bool:
+        checked.append(str(path))
+        return exists(path)
+
+    monkeypatch.setattr(os.path, "exists", counting)
+    sender = transport(url, verify=str(self_signed[0]))
+    for _ in range(5):
+        assert sender.send(get(url + "/k")).status_code == 204
+    assert checked.count(str(self_signed[0])) == 1
+    assert raw.requests == 5
+
+
+# -- responses still sees every call ----------------------------------------------------
+
+@responses.activate
+def test_responses_still_intercepts_every_call() -> None:
+    responses.add(responses.DELETE, "http://127.0.0.1:9/bucket/key", status=204,
+                  headers={"x-obs-request-id": "R1"})
+    client = ObsClient("ak", "sk", "http://127.0.0.1:9")
+    for _ in range(3):
+        assert client.abortMultipartUpload("bucket", "key", "0" * 32).requestId == "R1"
+    assert len(responses.calls) == 3
