@@ -1,4 +1,4 @@
-"""The inventory's rate and memory at 1,000,000 uploads (issue 15).
+"""The inventory's rate and memory at 1,000,000 uploads.
 
 ``python -m bench.inventory`` feeds synthetic uploads (tests/inventory/samples.py) to
 an ``Inventory``, times it, measures tracemalloc's peak in a second pass, and writes

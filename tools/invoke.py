@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--initiator", help="only uploads started by this initiator ID")
     sweep.add_argument("--no-activity-check", action="store_true",
                        help="skip ListParts (faster, but a still-active upload may be aborted)")
-    sweep.add_argument("--concurrency", type=int, default=16)
+    sweep.add_argument("--concurrency", type=int, default=32)
     sweep.add_argument("--max-aborts", type=int)
     sweep.add_argument("--json", action="store_true", help="print the full JSON report")
     add_common(sweep)
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     inventory.add_argument("--initiator", help="a sweep would take only this initiator's")
     inventory.add_argument("--no-activity-check", action="store_true",
                            help="judge as a sweep without its activity check would")
-    inventory.add_argument("--concurrency", type=int, default=16)
+    inventory.add_argument("--concurrency", type=int, default=32)
     inventory.add_argument("--html", type=Path, metavar="FILE", help="write the report page here")
     inventory.add_argument("--json", action="store_true", help="print the full JSON reply")
     add_common(inventory)

@@ -53,7 +53,7 @@ class FakeUpload:
 
 
 class FakeObs:
-    """Buckets of in-progress uploads, answering requests as OBS would (reference §4)."""
+    """Buckets of in-progress uploads, answering requests as OBS would (docs/obs.md §4)."""
 
     def __init__(self, *, server_offset: timedelta = timedelta(0), send_date: bool = True,
                  check_skew: bool = False, hang_s: float = 3.0) -> None:

@@ -121,8 +121,9 @@ def _smn_payload(index: int, record: Any) -> Any:
     if not isinstance(smn, dict):
         raise InvalidEvent(f"{where}.smn: must be a JSON object, not {kind_of(smn)}")
     message = smn.get("message")
-    if not isinstance(message, str):
+    if not isinstance(message, (str, dict)):
         raise InvalidEvent(f"{where}.smn.message: must be JSON text, not {kind_of(message)}")
+    # An object where JSON text belongs is read like its text (as a timer's user_event).
     return parse_json_text(message, f"{where}.smn.message")
 
 

@@ -1,6 +1,6 @@
 """Sending signed requests: one pooled Session, retries with backoff, a caller's deadline.
 
-Retry rules follow the SDK (reference §5.10: network errors and status >= 500, 4xx never)
+Retry rules follow the SDK (docs/obs.md §5.10: network errors and status >= 500, 4xx never)
 with two changes: the backoff is exponential with jitter, and no sleep runs past the
 caller's deadline. Redirects are never followed: a signature is bound to its host and path,
 and the endpoint must come from configuration, not from a Location header.
@@ -130,7 +130,7 @@ def new_session(*, pool_size: int, trust_env: bool = False) -> requests.Session:
     """A Session whose pool holds ``pool_size`` connections per host (one per worker).
 
     ``trust_env`` is off by default: reading proxy and netrc settings costs a lot per call
-    (reference §9) and a janitor's endpoint is configured, not discovered.
+    (docs/obs.md §9) and a janitor's endpoint is configured, not discovered.
     """
     session = requests.Session()
     session.trust_env = trust_env

@@ -288,7 +288,7 @@ class Sweeper:
             work.append((index, pool.submit(self.handle, bucket, upload, now)))
         handled = [(index, future.result()) for index, future in work]
         done = [pending for _, pending in handled if pending is not None]
-        self._confirm(start, markers, done)
+        self._confirm(start, markers, done, len(page.upload))
         for pending in done:
             self._decide(bucket, pending, now)
         deferred = [index for index, pending in handled if pending is None]
@@ -387,13 +387,14 @@ class Sweeper:
 
     # -- confirming a page -----------------------------------------------------------
 
-    def _confirm(self, start: Cursor, markers: Markers, done: list[Pending]) -> None:
+    def _confirm(self, start: Cursor, markers: Markers, done: list[Pending],
+                 page_size: int) -> None:
         """One listing of the page's key range: what was aborted or reported gone must be
         gone. An abort still listed is repeated once; what stays listed has failed."""
         to_check = [p for p in done if p.confirm is not None]
         if not to_check:
             return
-        listed = self._still_listed(start, markers, to_check)
+        listed = self._still_listed(start, markers, to_check, page_size)
         if listed is None:
             return  # unknown: the entries say verified=None only for aborts
         retry = []
@@ -417,7 +418,8 @@ class Sweeper:
                 pending.result = again if again.ok else pending.result
             except ObsTransportError:
                 pass
-        listed = self._still_listed(start, markers, retry) if not self.out_of_time() else None
+        listed = (self._still_listed(start, markers, retry, page_size)
+                  if not self.out_of_time() else None)
         for pending in retry:
             ident = (pending.upload.key, pending.upload.uploadId)
             if listed is not None and ident not in listed:
@@ -429,9 +431,13 @@ class Sweeper:
                 pending.verified = False if listed is not None else None
                 self._track(start.bucket, "failed")
 
-    def _still_listed(self, start: Cursor, markers: Markers,
-                      pendings: list[Pending]) -> set[tuple[str, str]] | None:
-        """Which of ``pendings`` the server still lists (None: could not tell)."""
+    def _still_listed(self, start: Cursor, markers: Markers, pendings: list[Pending],
+                      page_size: int) -> set[tuple[str, str]] | None:
+        """Which of ``pendings`` the server still lists (None: could not tell).
+
+        The listing starts at the page's own markers and asks for no more than the page
+        held: what is still there sorts first, so the next page is not fetched twice.
+        """
         wanted = {(p.upload.key, p.upload.uploadId) for p in pendings}
         last_key = max(key for key, _ in wanted)
         found: set[tuple[str, str]] = set()
@@ -439,7 +445,7 @@ class Sweeper:
             for result in iter_upload_pages(
                     self.client, start.bucket, start.prefix or None, key_marker=markers[0],
                     upload_id_marker=markers[1], deadline=self.budget.deadline,
-                    delimiter=start.delimiter):
+                    delimiter=start.delimiter, page_size=max(1, page_size)):
                 with self._lock:
                     self.report.requests["verify_list"] += 1
                 uploads = result.body.upload
