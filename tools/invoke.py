@@ -278,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     data.setdefault("ALLOWED_BUCKETS", args.bucket)
     context = LocalContext(data, args.timeout, quiet=True, progress=not args.quiet)
     report = handler(sweep_event(args), context)
+    context.close()  # ends the progress line before the summary
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:

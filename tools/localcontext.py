@@ -92,5 +92,10 @@ class LocalContext:
     def getRequestID(self) -> str:  # noqa: N802
         return self.request_id
 
+    def close(self) -> None:
+        """End the progress line, if one was drawn (the summary prints below it)."""
+        if isinstance(self.logger, ProgressLogger):
+            self.logger.close()
+
     def getLogger(self) -> StderrLogger | ProgressLogger | SilentLogger:  # noqa: N802
         return self.logger

@@ -1,4 +1,4 @@
-"""The embedded local S3-compatible server (moto) for the demo, the CLI's --local and tests.
+"""The embedded local S3-compatible server (moto) for the demo and the tests.
 
 Dev-only: this module lives outside handler/, and handler/ never imports moto. Our client
 reaches it path-style with the V2 signature, as it would any IP endpoint; moto's upload
