@@ -141,7 +141,6 @@ class ObsClient:
         max_retry_count: int = 3,
         *,
         pool_size: int = 16,
-        trust_env: bool = False,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -170,7 +169,7 @@ class ObsClient:
         self.clock = clock
         # Seconds to add to our clock, learnt from a RequestTimeTooSkewed answer.
         self.clock_offset = 0.0
-        self.session = session or new_session(pool_size=pool_size, trust_env=trust_env)
+        self.session = session or new_session(pool_size=pool_size)
         # Learnt by the listing pager (handler/obs/paging.py): does this server say when it
         # URL-encodes keys? None until a listing has shown it.
         self.echoes_url_encoding: bool | None = None

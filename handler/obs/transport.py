@@ -126,14 +126,14 @@ def _read_body(resp: BaseHTTPResponse, req: PreparedRequest) -> bytes:
         raise requests.exceptions.SSLError(exc, request=req) from exc
 
 
-def new_session(*, pool_size: int, trust_env: bool = False) -> requests.Session:
+def new_session(*, pool_size: int) -> requests.Session:
     """A Session whose pool holds ``pool_size`` connections per host (one per worker).
 
-    ``trust_env`` is off by default: reading proxy and netrc settings costs a lot per call
+    ``trust_env`` is off: reading proxy and netrc settings costs a lot per call
     (docs/obs.md §9) and a janitor's endpoint is configured, not discovered.
     """
     session = requests.Session()
-    session.trust_env = trust_env
+    session.trust_env = False
     adapter = LeanAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
