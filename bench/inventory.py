@@ -9,17 +9,15 @@ nothing else in the file is touched).
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import platform
 import sys
 import time
-import tracemalloc
 from datetime import datetime, timezone
 from pathlib import Path
 
 from handler.inventory.aggregate import Inventory
-from tests.inventory.samples import many_uploads
+from tests.inventory.samples import many_uploads, traced_peak
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- inventory:begin -->", "<!-- inventory:end -->"
@@ -56,18 +54,6 @@ def rate(count: int) -> tuple[float, float]:
     inventory.add_all(many_uploads(count))
     inventory.to_dict()
     return adding, time.perf_counter() - started
-
-
-def traced_peak(count: int) -> int:
-    gc.collect()
-    tracemalloc.start()
-    try:
-        inventory = Inventory(price_per_gb_month=0.02)
-        inventory.add_all(many_uploads(count))
-        inventory.to_dict()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def section(count: int, small: int) -> str:

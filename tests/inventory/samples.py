@@ -5,7 +5,9 @@ Deterministic (a seeded generator) so every run draws the same report.
 
 from __future__ import annotations
 
+import gc
 import random
+import tracemalloc
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -95,3 +97,17 @@ def many_uploads(count: int, *, now: datetime = NOW) -> Iterator[UploadFacts]:
             buckets[index & 1], f"{prefixes[p]}{index}", str(index), times[slot],
             initiators[index % 80], 4, (index % 4096) * 1024, None, ages[slot],
             "active" if index % 50 == 0 else verdicts[slot], covers[p][slot])
+
+
+def traced_peak(count: int) -> int:
+    """tracemalloc's peak while ``count`` synthetic uploads are counted and reported (the
+    memory test and bench/inventory.py measure the same thing)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        inventory = Inventory(price_per_gb_month=0.02)
+        inventory.add_all(many_uploads(count))
+        inventory.to_dict()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

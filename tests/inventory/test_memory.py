@@ -11,26 +11,13 @@ from __future__ import annotations
 import gc
 import os
 import sys
-import tracemalloc
 
 import pytest
 
 from handler.inventory.aggregate import Inventory
-from tests.inventory.samples import many_uploads
+from tests.inventory.samples import many_uploads, traced_peak
 
 KIB = 1024
-
-
-def traced_peak(count: int) -> int:
-    gc.collect()
-    tracemalloc.start()
-    try:
-        inventory = Inventory(price_per_gb_month=0.02)
-        inventory.add_all(many_uploads(count))
-        inventory.to_dict()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def test_the_traced_peak_is_the_same_at_10k_and_100k_uploads() -> None:
