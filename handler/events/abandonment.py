@@ -1,22 +1,34 @@
 """Abandonment events: one upload that its uploader gave up on, or a batch of them.
 
-Models are frozen, ignore unknown fields and never echo their input in errors, so a
-validation message cannot leak what a caller sent (a token pasted in the wrong field).
+Validated by pydantic's validation core (``pydantic_core``) with the schema below, not
+through a ``BaseModel``: an abort is the route whose cold start a caller waits on, and
+pydantic's Python layer (``BaseModel``, its schema generation, annotated-types,
+importlib.metadata for plugins) costs a first event more instructions than the whole
+official SDK does (bench/RESULTS.md, "Cold start"). The schema is what pydantic generates
+for the equivalent model, field for field; tests/unit/test_abandonment.py holds it
+against that model, input by input, so errors read exactly as a model's would.
+
+The schema ignores unknown fields and never echoes its input in errors, so a validation
+message cannot leak what a caller sent (a token pasted in the wrong field).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import SchemaValidator
+from pydantic_core import core_schema as cs
 
-from handler.events.errors import InvalidEvent, kind_of, validate
+from handler.events.errors import InvalidEvent, kind_of, validate_with
 
 # A batch is at most this many uploads, however it is wrapped (APIG, SMN records, ...):
 # one invocation must finish within its timeout and reply within 6 MB.
 MAX_BATCH = 1000
 MAX_KEY_LENGTH = 1024
+MAX_REASON_LENGTH = 1024
+MAX_EXTENSION_HEADERS = 20
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
 _OBS_UPLOAD_ID = re.compile(r"[A-Za-z0-9]{32}")
@@ -55,57 +67,74 @@ def check_upload_id(value: str, *, relaxed: bool) -> str:
     return value
 
 
-class AbandonedUpload(BaseModel):
-    """One multipart upload that its uploader gave up on."""
+def check_extension_headers(value: dict[str, str] | None) -> dict[str, str] | None:
+    for name, header_value in (value or {}).items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise ValueError("only x-obs-* header names of ASCII letters, digits and '-'")
+        if name.lower() in _FORBIDDEN_HEADERS:
+            raise ValueError(f"{name.lower()} may not be set by an event")
+        if not _HEADER_VALUE.fullmatch(header_value):
+            raise ValueError("header values must be printable ASCII")
+    return value
 
-    model_config = ConfigDict(
-        frozen=True, extra="ignore", hide_input_in_errors=True, populate_by_name=True
-    )
 
-    bucket: str = Field(
-        validation_alias=AliasChoices("bucket", "bucketName", "bucket_name"), strict=True
-    )
-    objectKey: str = Field(  # noqa: N815 - the SDK's parameter name
-        validation_alias=AliasChoices("objectKey", "key", "object_key"),
-        min_length=1, max_length=MAX_KEY_LENGTH, strict=True,
-    )
-    uploadId: str = Field(  # noqa: N815 - the SDK's parameter name
-        validation_alias=AliasChoices("uploadId", "upload_id"), strict=True
-    )
-    reason: str | None = Field(default=None, max_length=1024, strict=True)
-    extensionHeaders: dict[str, str] | None = Field(  # noqa: N815 - the SDK's parameter name
-        default=None, max_length=20, strict=True
-    )
+def _upload_id(value: str, info: cs.ValidationInfo) -> str:
+    relaxed = bool(info.context and info.context.get("relaxed_upload_id"))
+    return check_upload_id(value, relaxed=relaxed)
 
-    @field_validator("bucket")
-    @classmethod
-    def _bucket(cls, value: str) -> str:
-        return check_bucket_name(value)
 
-    @field_validator("uploadId")
-    @classmethod
-    def _upload_id(cls, value: str, info: ValidationInfo) -> str:
-        relaxed = bool(info.context and info.context.get("relaxed_upload_id"))
-        return check_upload_id(value, relaxed=relaxed)
+@dataclass(frozen=True, slots=True)
+class AbandonedUpload:
+    """One multipart upload that its uploader gave up on (field names as the SDK's)."""
 
-    @field_validator("extensionHeaders")
-    @classmethod
-    def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        for name, header_value in (value or {}).items():
-            if not _HEADER_NAME.fullmatch(name):
-                raise ValueError("only x-obs-* header names of ASCII letters, digits and '-'")
-            if name.lower() in _FORBIDDEN_HEADERS:
-                raise ValueError(f"{name.lower()} may not be set by an event")
-            if not _HEADER_VALUE.fullmatch(header_value):
-                raise ValueError("header values must be printable ASCII")
-        return value
+    bucket: str
+    objectKey: str  # noqa: N815 - the SDK's parameter name
+    uploadId: str  # noqa: N815 - the SDK's parameter name
+    reason: str | None = None
+    extensionHeaders: dict[str, str] | None = None  # noqa: N815 - the SDK's parameter name
+
+
+def _required(schema: cs.CoreSchema, *aliases: str) -> cs.TypedDictField:
+    """A required field, read from the first of ``aliases`` present (as AliasChoices)."""
+    paths: list[list[str | int]] = [[alias] for alias in aliases]
+    return cs.typed_dict_field(schema, required=True, validation_alias=paths)
+
+
+def _optional(schema: cs.CoreSchema) -> cs.TypedDictField:
+    """An optional field: null or absent is None."""
+    return cs.typed_dict_field(
+        cs.with_default_schema(cs.nullable_schema(schema), default=None), required=False)
+
+
+_TEXT = cs.str_schema(strict=True)
+ABANDONED_UPLOAD_SCHEMA = cs.typed_dict_schema(
+    {
+        "bucket": _required(cs.no_info_after_validator_function(check_bucket_name, _TEXT),
+                            "bucket", "bucketName", "bucket_name"),
+        "objectKey": _required(
+            cs.str_schema(min_length=1, max_length=MAX_KEY_LENGTH, strict=True),
+            "objectKey", "key", "object_key"),
+        "uploadId": _required(cs.with_info_after_validator_function(_upload_id, _TEXT),
+                              "uploadId", "upload_id"),
+        "reason": _optional(cs.str_schema(max_length=MAX_REASON_LENGTH, strict=True)),
+        "extensionHeaders": _optional(cs.no_info_after_validator_function(
+            check_extension_headers,
+            cs.dict_schema(cs.str_schema(), cs.str_schema(), max_length=MAX_EXTENSION_HEADERS,
+                           strict=True))),
+    },
+    extra_behavior="ignore",
+    config=cs.CoreConfig(hide_input_in_errors=True),
+)
+_VALIDATOR = SchemaValidator(ABANDONED_UPLOAD_SCHEMA)
 
 
 def parse_upload(item: Any, *, relaxed_upload_id: bool) -> AbandonedUpload:
     """Validate one abandonment item; raise InvalidEvent naming every bad field."""
     if not isinstance(item, dict):
         raise InvalidEvent(f"an upload must be a JSON object, not {kind_of(item)}")
-    return validate(AbandonedUpload, item, "upload", {"relaxed_upload_id": relaxed_upload_id})
+    fields = validate_with(_VALIDATOR.validate_python, item, "upload",
+                           {"relaxed_upload_id": relaxed_upload_id})
+    return AbandonedUpload(**fields)
 
 
 def fingerprint(item: Any) -> str:

@@ -8,11 +8,19 @@ replies and logs).
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+# pydantic's ValidationError is pydantic_core's: importing it from the core keeps
+# pydantic's Python layer off the abort path (handler/events/abandonment.py).
+from pydantic_core import ValidationError
 
-Model = TypeVar("Model", bound=BaseModel)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pydantic import BaseModel
+
+Model = TypeVar("Model", bound="BaseModel")
+Validated = TypeVar("Validated")
 
 # FunctionGraph's synchronous request limit is 6 MB; deeper nesting than this is no event
 # of ours and would only exhaust the parser's recursion.
@@ -36,13 +44,20 @@ def describe(error: ValidationError, whole: str = "event") -> str:
 def validate(model: type[Model], data: Any, label: str, context: dict[str, Any] | None = None,
              ) -> Model:
     """``model.model_validate(data)``, or InvalidEvent naming every bad field under ``label``."""
+    return validate_with(model.model_validate, data, label, context)
+
+
+def validate_with(check: Callable[..., Validated], data: Any, label: str,
+                  context: dict[str, Any] | None = None) -> Validated:
+    """``check(data, context=context)`` (a model's ``model_validate`` or a core
+    ``SchemaValidator.validate_python``), or InvalidEvent naming every bad field."""
     if not isinstance(data, dict):
         raise InvalidEvent(f"{label}: must be a JSON object, not {kind_of(data)}")
     for name, value in data.items():
         if deepest(value, MAX_JSON_DEPTH - 1):
             raise InvalidEvent(f"{label}: {name}: nested deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return model.model_validate(data, context=context)
+        return check(data, context=context)
     except ValidationError as exc:
         raise InvalidEvent(f"{label}: {describe(exc, label)}") from None
 

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
     from handler.events.timer import SweepSettings
     from handler.obs.client import ObsClient
-    from handler.obs.model import GetResult, Upload
+    from handler.obs.listings import Upload
+    from handler.obs.model import GetResult
     from handler.result import Reply
     from handler.runtime import Invocation
 

@@ -10,7 +10,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from handler.obs.client import ObsClient
-    from handler.obs.model import GetResult, ListMultipartUploadsResponse, ListPartsResponse
+    from handler.obs.listings import ListMultipartUploadsResponse, ListPartsResponse
+    from handler.obs.model import GetResult
 
 MAX_PAGE = 1000
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 from handler.obs.dates import parse_iso8601
-from handler.obs.model import (
+from handler.obs.listings import (
     CommonPrefix,
     Initiator,
     ListMultipartUploadsResponse,

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
     from handler.events.timer import Cursor, SweepSettings
     from handler.obs.client import ObsClient
-    from handler.obs.model import GetResult, ListMultipartUploadsResponse, Upload
+    from handler.obs.listings import ListMultipartUploadsResponse, Upload
+    from handler.obs.model import GetResult
     from handler.result import Outcome
     from handler.runtime import Budget, Invocation
     from handler.settings import Settings

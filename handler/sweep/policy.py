@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime, timedelta
 
-    from handler.obs.model import Part, Upload
+    from handler.obs.listings import Part, Upload
 
 Verdict = Literal[
     "selected", "skipped_young", "skipped_excluded", "skipped_initiator", "skipped_outside",

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from handler.logs import DecisionLog
-    from handler.obs.model import Upload
+    from handler.obs.listings import Upload
     from handler.result import Outcome
 
 COUNTERS = (

@@ -11,8 +11,8 @@ import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handler.events.abandonment import AbandonedUpload
 from tests.conftest import ENDPOINT, FakeContext, invoke
+from tests.support.abandonment_model import AbandonedUploadModel
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
@@ -38,7 +38,7 @@ events = st.one_of(
 
 def _allowed_valid(item: object) -> tuple[str, str, str] | None:
     try:
-        upload = AbandonedUpload.model_validate(item, context={"relaxed_upload_id": False})
+        upload = AbandonedUploadModel.model_validate(item, context={"relaxed_upload_id": False})
     except Exception:
         return None
     return (upload.bucket, upload.objectKey, upload.uploadId) if upload.bucket == "examplebucket" else None

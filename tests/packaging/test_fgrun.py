@@ -128,8 +128,19 @@ def test_an_abort_goes_through(runtime: FunctionRuntime, obs: Stand) -> None:
 def test_shipped_bytecode_is_what_loads(runtime: FunctionRuntime, obs: Stand) -> None:
     done = runtime.invoke(ABORT_EVENT, user_data(obs), trace_compiles=True)
     assert done.dont_write_bytecode is False  # PYTHONDONTWRITEBYTECODE did not leak in
-    assert {"index", "handler.index", "requests", "pydantic", "pydantic_core"} <= set(done.code_modules)
+    assert {"index", "handler.index", "requests", "pydantic_core"} <= set(done.code_modules)
     assert done.source_compiled == []
+
+
+def test_an_abort_loads_neither_pydantics_python_layer_nor_charset_detection(
+        runtime: FunctionRuntime, obs: Stand) -> None:
+    # The cold start's two biggest cuts (bench/RESULTS.md): the abort route validates with
+    # pydantic-core alone, and the zip has no charset_normalizer, without a warning.
+    done = runtime.invoke(ABORT_EVENT, user_data(obs))
+    loaded = {name.split(".")[0] for name in done.code_modules}
+    assert "pydantic" not in loaded and "charset_normalizer" not in loaded, loaded
+    assert "Warning" not in done.stderr, done.stderr
+    assert not (runtime.code_dir / "charset_normalizer").exists()
 
 
 def test_without_bytecode_the_sources_are_compiled(built: Path, target_interpreter: Path,

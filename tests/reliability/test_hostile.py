@@ -24,7 +24,6 @@ from hypothesis import HealthCheck, given, note, seed, settings
 from hypothesis import event as statistic
 from hypothesis import strategies as st
 
-from handler.events.abandonment import AbandonedUpload
 from tests.conftest import ENDPOINT, FakeContext, invoke
 from tests.reliability.hostile import (
     Entry,
@@ -40,6 +39,7 @@ from tests.reliability.hostile import (
     timer,
 )
 from tests.reliability.metrics import FIGURES, FUZZ_EXAMPLES, scenario
+from tests.support.abandonment_model import AbandonedUploadModel
 
 SEED = int(os.environ.get("HOSTILE_SEED") or random.SystemRandom().randrange(2**32))
 ALLOWED = "examplebucket"
@@ -236,11 +236,11 @@ def _items(event: Any) -> list[Any]:
     return _payload_items(event) or []
 
 
-def _acceptable(item: Any) -> AbandonedUpload | None:
+def _acceptable(item: Any) -> AbandonedUploadModel | None:
     if not isinstance(item, dict) or _too_deep(item):
         return None
     try:
-        parsed = AbandonedUpload.model_validate(item, context={"relaxed_upload_id": False})
+        parsed = AbandonedUploadModel.model_validate(item, context={"relaxed_upload_id": False})
     except Exception:
         return None
     return parsed if parsed.bucket == ALLOWED else None

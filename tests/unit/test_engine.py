@@ -19,7 +19,7 @@ import pytest
 from handler.events.timer import Cursor
 from handler.logs import DecisionLog
 from handler.obs import GetResult, ObsTransportError
-from handler.obs.model import (
+from handler.obs.listings import (
     Initiator,
     ListMultipartUploadsResponse,
     ListPartsResponse,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from handler.obs.model import Upload
+from handler.obs.listings import Upload
 from handler.sweep.engine import ListingGuard
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from handler.obs.model import Initiator, Part, Upload
+from handler.obs.listings import Initiator, Part, Upload
 from handler.sweep.policy import Policy
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from handler.logs import DecisionLog
-from handler.obs.model import Upload
+from handler.obs.listings import Upload
 from handler.sweep.report import COUNTERS, SweepReport
 
 if TYPE_CHECKING:
