@@ -1,0 +1,17 @@
+"""bench.rgw's section of RESULTS.md, from made-up runs: no cluster, no rclone."""
+
+from __future__ import annotations
+
+from bench.rgw import BEGIN, END, Run, section
+
+
+def test_the_section_shows_both_tools_timed_alike_and_the_janitors_own_sweep_time() -> None:
+    runs = [Run("janitor", 1000, 4.0, 2005, 0, 0, 100, 100, sweep_s=3.5),
+            Run("rclone", 1000, 2.0, 1002, 0, 0, 100, None)]
+    text = section(runs, ["| janitor | 20 | aborted 20 | 0 |"], "ceph 16", "rclone 1.60", 60.0)
+    assert text.startswith(BEGIN) and text.endswith(END)
+    assert "timed from spawn to exit" in text
+    assert "| 1 | janitor | 4.00 s | 3.50 s | 2,005 | 2.00 | 0 (0) | 100 / 100 |" in text
+    assert "| 2 | rclone | 2.00 s | n/a | 1,002 | 1.00 | 0 (0) | n/a / 100 |" in text
+    assert "| of which sweeping, median | 3.50 (3.50–3.50) s | n/a |" in text
+    assert "| wall time janitor / rclone | 2.00× | 1.00× |" in text
