@@ -31,10 +31,11 @@ from handler.obs.response import BodyParser, to_get_result
 from handler.obs.signer import (
     OBS_SIGNATURE,
     V2_SIGNATURE,
-    ObsAuth,
+    RequestSigner,
     SignatureScheme,
     encode_object_key,
     encode_query_value,
+    signing_key,
 )
 from handler.obs.transport import RetryPolicy, Transport, new_session
 
@@ -71,6 +72,14 @@ def refused(call: str, missing: str, detail: str = "") -> GetResult:
         status=400, reason="Bad Request", errorCode=REFUSED_ERROR_CODE,
         errorMessage=message + (f" ({detail})" if detail else ""),
     )
+
+
+def _copy_headers(headers: CaseInsensitiveDict[str]) -> CaseInsensitiveDict[str]:
+    """A copy of requests' case-insensitive headers made by copying its store:
+    ``CaseInsensitiveDict.copy`` would insert every header again, one call each."""
+    copy: CaseInsensitiveDict[str] = CaseInsensitiveDict.__new__(CaseInsensitiveDict)
+    copy._store = headers._store.copy()  # type: ignore[attr-defined]
+    return copy
 
 
 def _blank(value: object) -> bool:
@@ -148,6 +157,7 @@ class ObsClient:
         extra_secrets: Iterable[str | None] = (),
     ) -> None:
         self.credentials = Credentials.of(access_key_id, secret_access_key, security_token)
+        self._signing_key = signing_key(self.credentials.secret_access_key)
         # Every secret this client knows, plus the caller's (the IAM token): masked in
         # all it returns or raises, and registered for the module-level redact.scrub.
         self._redactor = redact.register(
@@ -411,12 +421,15 @@ class ObsClient:
             # (DeleteBucket, CreateBucket): never what a janitor means.
             return refused(f"{method} request", "objectKey", "it would address the bucket")
         url = self.url(bucket, key, query)
-        headers = extension_headers(extra_headers, self.signature)
+        headers = CaseInsensitiveDict({"User-Agent": USER_AGENT, "Accept-Encoding": "identity",
+                                       **extension_headers(extra_headers, self.signature)})
         if body is not None:
             headers["Content-Length"] = str(len(body))
-        auth = ObsAuth(
+        # What ObsAuth would sign, worked out once: an attempt only adds its Date.
+        signer = RequestSigner(
             self.credentials, scheme=self.signature, bucket=bucket,
-            path_style=self.path_style, clock=self._signing_time,
+            path_style=self.path_style, clock=self._signing_time, method=method, url=url,
+            headers=headers, key=self._signing_key,
         )
 
         def prepare() -> requests.PreparedRequest:
@@ -425,11 +438,10 @@ class ObsClient:
             prepared = requests.PreparedRequest()
             prepared.method = method
             prepared.url = url
-            prepared.headers = CaseInsensitiveDict(
-                {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **headers}
-            )
+            prepared.headers = _copy_headers(headers)
             prepared.body = body
-            return auth(prepared)
+            signer.sign(prepared.headers)
+            return prepared
 
         response = self._send(prepare, deadline)
         result = to_get_result(response, parse_body, self._redactor)

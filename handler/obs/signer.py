@@ -17,7 +17,7 @@ from urllib.parse import quote, unquote
 from requests.auth import AuthBase
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, MutableMapping
 
     from requests import PreparedRequest
 
@@ -166,13 +166,80 @@ def path_and_query(url: str) -> tuple[str, str]:
 
 def signature(secret_access_key: str, text: str) -> str:
     """Base64 of HMAC-SHA1 over the UTF-8 string to sign (docs/obs.md §5.1)."""
-    digest = hmac.new(secret_access_key.encode(), text.encode(), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
+    return _signature(signing_key(secret_access_key), text)
+
+
+def signing_key(secret_access_key: str) -> hmac.HMAC:
+    """The HMAC-SHA1 keyed with the secret, for ``copy()``: keying it again per signature
+    would hash the key's pads again each time."""
+    return hmac.new(secret_access_key.encode(), digestmod=hashlib.sha1)
+
+
+def _signature(key: hmac.HMAC, text: str) -> str:
+    mac = key.copy()
+    mac.update(text.encode())
+    return base64.b64encode(mac.digest()).decode()
 
 
 def authorization(scheme: SignatureScheme, access_key_id: str, sig: str) -> str:
     """``OBS ak:signature`` or ``AWS ak:signature``."""
     return f"{scheme.auth_prefix} {access_key_id}:{sig}"
+
+
+class RequestSigner:
+    """The signature of one request, its every attempt with a fresh Date.
+
+    Everything but the Date is fixed for a request (method, headers, URL), so the string
+    to sign is worked out once, from the same functions and in the same order as always:
+    the security token joins the headers, then the Date unless the scheme's own date
+    header is sent, and the canonical headers and resource are taken from what is sent.
+    ``sign`` then adds the token, the Date and Authorization to an attempt's headers.
+    """
+
+    __slots__ = ("_authorization_prefix", "_clock", "_head", "_key", "_needs_date", "_tail",
+                 "_token")
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        scheme: SignatureScheme,
+        bucket: str,
+        path_style: bool,
+        clock: Callable[[], float],
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        key: hmac.HMAC | None = None,
+    ) -> None:
+        self._token = None if not credentials.security_token else (
+            scheme.security_token_header, credentials.security_token)
+        sent = {name.lower(): value for name, value in headers.items()}
+        if self._token is not None:
+            sent[self._token[0]] = self._token[1]
+        self._needs_date = scheme.date_header not in sent
+        path, query = path_and_query(url)
+        resource = canonical_resource(
+            bucket=bucket, path=path, query=query, path_style=path_style, scheme=scheme
+        )
+        # string_to_sign's lines with the Date line left open (this attempt's Date, or
+        # empty when the scheme's date header is sent): head + Date + tail.
+        self._head = f"{method}\n{sent.get('content-md5', '')}\n{sent.get('content-type', '')}\n"
+        self._tail = f"\n{canonical_headers(sent, scheme)}{resource}"
+        self._key = key or signing_key(credentials.secret_access_key)
+        self._authorization_prefix = f"{scheme.auth_prefix} {credentials.access_key_id}:"
+        self._clock = clock
+
+    def sign(self, headers: MutableMapping[str, str]) -> None:
+        if self._token is not None:
+            headers[self._token[0]] = self._token[1]
+        if self._needs_date:
+            date = http_date(self._clock())
+            headers["Date"] = date
+            text = self._head + date + self._tail
+        else:
+            text = self._head + self._tail
+        headers["Authorization"] = self._authorization_prefix + _signature(self._key, text)
 
 
 class ObsAuth(AuthBase):
@@ -198,19 +265,9 @@ class ObsAuth(AuthBase):
         self.clock = clock
 
     def __call__(self, r: PreparedRequest) -> PreparedRequest:
-        headers = r.headers
-        if self.credentials.security_token:
-            headers[self.scheme.security_token_header] = self.credentials.security_token
-        if self.scheme.date_header not in headers:
-            headers["Date"] = http_date(self.clock())
-        path, query = path_and_query(r.url or "")
-        resource = canonical_resource(
-            bucket=self.bucket, path=path, query=query, path_style=self.path_style,
-            scheme=self.scheme,
-        )
-        text = string_to_sign(
-            method=r.method or "GET", headers=headers, resource=resource, scheme=self.scheme
-        )
-        sig = signature(self.credentials.secret_access_key, text)
-        headers["Authorization"] = authorization(self.scheme, self.credentials.access_key_id, sig)
+        RequestSigner(
+            self.credentials, scheme=self.scheme, bucket=self.bucket,
+            path_style=self.path_style, clock=self.clock, method=r.method or "GET",
+            url=r.url or "", headers=r.headers,
+        ).sign(r.headers)
         return r
