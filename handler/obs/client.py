@@ -100,9 +100,9 @@ def _is_ip_or_loopback_name(host: str) -> bool:
 
 def render_query(params: QueryParams) -> str:
     """The SDK's query string: bare sub-resources first, then ``name=value`` pairs."""
-    bare = [quote(name, safe="/") for name, value in params if value is None]
+    bare = [encode_query_value(name) for name, value in params if value is None]
     valued = [
-        f"{quote(name, safe='/')}={encode_query_value(value)}"
+        f"{encode_query_value(name)}={encode_query_value(value)}"
         for name, value in params
         if value is not None
     ]

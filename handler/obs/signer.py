@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -90,14 +91,19 @@ def http_date(epoch_seconds: float) -> str:
     return cached[1]
 
 
+# What quote() leaves as it is with either safe set below: letters, digits, "_.-~" (always
+# safe) and "/". A text made only of these is its own encoding, found without quote().
+_PLAIN = re.compile(r"[A-Za-z0-9_.~/-]*").fullmatch
+
+
 def encode_object_key(key: str) -> str:
     """Percent-encode a key as the SDK does: UTF-8, ``/`` and ``~`` kept (docs/obs.md §5.4)."""
-    return quote(key, safe="/~")
+    return key if _PLAIN(key) else quote(key, safe="/~")
 
 
 def encode_query_value(value: str) -> str:
     """Percent-encode a query value as the SDK does: only ``/`` kept (docs/obs.md §5.4)."""
-    return quote(value, safe="/")
+    return value if _PLAIN(value) else quote(value, safe="/")
 
 
 def canonical_headers(headers: Mapping[str, str], scheme: SignatureScheme) -> str:

@@ -112,3 +112,20 @@ def test_credentials_repr_hides_secrets() -> None:
     creds = Credentials.of(" AK ", " SECRET-SENTINEL ", " TOKEN-SENTINEL ")
     assert creds.access_key_id == "AK" and creds.secret_access_key == "SECRET-SENTINEL"
     assert "SENTINEL" not in repr(creds)
+
+
+def test_the_plain_text_shortcut_encodes_exactly_as_quote() -> None:
+    import random
+    import string
+    from urllib.parse import quote
+
+    from handler.obs.signer import encode_object_key, encode_query_value
+
+    rng = random.Random(16)
+    alphabet = string.printable + "中é%\u00a0\U0001f600"
+    samples = ["", "a", "sweep/000000001", "~/.-_", "a b", "a+b", "100%", "k?x=1", "中"]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
+                for _ in range(5000)]
+    for text in samples:
+        assert encode_object_key(text) == quote(text, safe="/~")
+        assert encode_query_value(text) == quote(text, safe="/")
