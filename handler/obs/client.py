@@ -421,16 +421,18 @@ class ObsClient:
             # (DeleteBucket, CreateBucket): never what a janitor means.
             return refused(f"{method} request", "objectKey", "it would address the bucket")
         url = self.url(bucket, key, query)
-        headers = CaseInsensitiveDict({"User-Agent": USER_AGENT, "Accept-Encoding": "identity",
-                                       **extension_headers(extra_headers, self.signature)})
+        sent = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity",
+                **extension_headers(extra_headers, self.signature)}
         if body is not None:
-            headers["Content-Length"] = str(len(body))
-        # What ObsAuth would sign, worked out once: an attempt only adds its Date.
+            sent["Content-Length"] = str(len(body))
+        # What ObsAuth would sign, worked out once (from the plain dict: the same items,
+        # read without the case-insensitive wrapper): an attempt only adds its Date.
         signer = RequestSigner(
             self.credentials, scheme=self.signature, bucket=bucket,
             path_style=self.path_style, clock=self._signing_time, method=method, url=url,
-            headers=headers, key=self._signing_key,
+            headers=sent, key=self._signing_key,
         )
+        headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(sent)
 
         def prepare() -> requests.PreparedRequest:
             # Built by hand, not with Request.prepare(): preparing a URL removes "." and
