@@ -123,9 +123,11 @@ ABANDONED_UPLOAD_SCHEMA = cs.typed_dict_schema(
                            strict=True))),
     },
     extra_behavior="ignore",
-    config=cs.CoreConfig(hide_input_in_errors=True),
 )
-_VALIDATOR = SchemaValidator(ABANDONED_UPLOAD_SCHEMA)
+# The validator's own config, as pydantic passes a model's: hide_input_in_errors inside
+# the schema would leave the input in str(ValidationError).
+_VALIDATOR = SchemaValidator(ABANDONED_UPLOAD_SCHEMA,
+                             cs.CoreConfig(title="upload", hide_input_in_errors=True))
 
 
 def parse_upload(item: Any, *, relaxed_upload_id: bool) -> AbandonedUpload:

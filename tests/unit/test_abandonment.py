@@ -78,3 +78,17 @@ def test_aliases_and_defaults_give_the_sdk_field_names() -> None:
     assert upload == AbandonedUpload("examplebucket", "k", "0" * 32, None, None)
     with pytest.raises(AttributeError):
         upload.bucket = "other"  # type: ignore[misc]
+
+
+def test_a_raw_validation_error_does_not_quote_the_input() -> None:
+    from pydantic_core import ValidationError
+
+    from handler.events.abandonment import _VALIDATOR
+
+    pasted = "SK-pasted-into-the-wrong-field"
+    try:
+        _VALIDATOR.validate_python({"bucket": pasted, "objectKey": "k", "uploadId": pasted})
+    except ValidationError as exc:
+        assert pasted not in str(exc) and pasted not in repr(exc), str(exc)
+    else:
+        raise AssertionError("expected a ValidationError")
