@@ -1,12 +1,10 @@
 """The sweep engine: page through uploads, pick the stale ones, check, abort, confirm.
 
-Shared by timer sweeps, fan-out shards and object events. The selected uploads of a
-page are handled by a bounded thread pool sharing the client's connection pool; the next
-page is listed and queued while they run, and a page is confirmed while the next one is
-handled (``Sweeper.run``), so at most two pages are held at once.
-Before every abort the engine checks the time budget (and the max_aborts cap); what it
-cannot start is left to a continuation, so nothing selected is lost and nothing is
-aborted twice.
+Shared by timer sweeps, fan-out shards and object events. Listing goes one page at a
+time; the selected uploads of a page are handled by a bounded thread pool sharing the
+client's connection pool. Before every abort the engine checks the time budget (and the
+max_aborts cap); what it cannot start is left to a continuation, so nothing selected is
+lost and nothing is aborted twice.
 
 Per upload, the defaults make two requests: ListParts (is a part young? how many bytes?)
 and the abort. One more listing per page confirms the page's aborts (S3's guidance: an
@@ -91,16 +89,6 @@ class Pending:
     # What the page's confirming listing must check: an abort that took, or a 404 that
     # said the upload is gone.
     confirm: Literal["abort", "gone"] | None = None
-
-
-@dataclass(slots=True)
-class PageWork:
-    """One listed page whose selected uploads are queued or running on the pool."""
-
-    page: ListMultipartUploadsResponse
-    markers: Markers  # the markers that listed it: its confirming listing starts there
-    now: datetime | None  # the clock it was judged by
-    futures: list[tuple[int, Future[Pending | None]]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -225,16 +213,7 @@ class Sweeper:
     # -- listing ---------------------------------------------------------------------
 
     def run(self, start: Cursor, pool: ThreadPoolExecutor) -> Cursor | None:
-        """Sweep one (bucket, prefix) from ``start``; return where to resume, or None.
-
-        Pages overlap: once a page's selected uploads are queued on the pool, the next
-        page is listed and queued behind them, and only then is the earlier page waited
-        for, confirmed and reported. So the pool does not drain at each page boundary,
-        and a page's confirming listing runs while the next page's checks and aborts do.
-        At most two pages are held at once. Nothing is checked less: each upload still
-        gets its ListParts before its abort, each page its confirming listing after all
-        of its aborts.
-        """
+        """Sweep one (bucket, prefix) from ``start``; return where to resume, or None."""
         bucket, prefix = start.bucket, start.prefix
         markers: Markers = (start.key_marker, start.upload_id_marker)
         clock = ListingClock(self.options.max_clock_skew)
@@ -244,68 +223,40 @@ class Sweeper:
             upload_id_marker=markers[1], deadline=self.budget.deadline,
             delimiter=start.delimiter,
         )
-        earlier: PageWork | None = None
-
-        def finish_earlier() -> Markers | None:
-            """Wait for, confirm and report the page in flight; where it left work."""
-            nonlocal earlier
-            work, earlier = earlier, None
-            return None if work is None else self._finish(start, work)
-
-        def resume_at(left: Markers | None, otherwise: Markers | None) -> Cursor | None:
-            # What the page in flight left undone comes before anything after it.
-            chosen = left if left is not None else otherwise
-            return None if chosen is None else start.after(*chosen)
-
         try:
             for result in pages:
                 page: ListMultipartUploadsResponse = result.body
                 self.report.pages += 1
-                with self._lock:
-                    self.report.requests["list"] += 1
-                work = self._submit(start, result, page, markers, pool, clock, guard)
-                left = finish_earlier()  # while this page's uploads are being handled
-                earlier = work
-                if left is not None:
-                    finish_earlier()  # what this page started is still reported
-                    return start.after(*left)
+                self.report.requests["list"] += 1
+                resume = self._page(start, result, page, markers, pool, clock, guard)
+                if resume is not None:
+                    return start.after(*resume)
                 if not page.isTruncated:
-                    return resume_at(finish_earlier(), None)
+                    return None
                 following = (page.nextKeyMarker, page.nextUploadIdMarker)
                 problem = guard.advance(markers, following)
                 if problem is not None:
-                    left = finish_earlier()
                     self.report.error(bucket, prefix, f"page {self.report.pages}: {problem}; "
                                       "the listing stopped there")
-                    return resume_at(left, None)
+                    return None
                 markers = following
                 if self.stopping():
-                    return resume_at(finish_earlier(), markers)
+                    return start.after(*markers)
         except ListingStuckError as exc:
-            left = finish_earlier()
             self.report.error(bucket, prefix, f"page {self.report.pages + 1}: {exc}")
-            return resume_at(left, None)
         except ListingFailedError as exc:
-            left = finish_earlier()
             self.report.error(bucket, prefix, f"page {self.report.pages + 1}: {exc}",
                               status=exc.result.status, errorCode=exc.result.errorCode)
-            return resume_at(left, None)
         except ObsTransportError as exc:
-            # The listing itself could not be read: resume here next time (or where the
-            # page in flight left work, which comes first).
-            left = finish_earlier()
+            # The listing itself could not be read: resume here next time.
             self.report.error(bucket, prefix, f"page {self.report.pages + 1}: {exc}")
-            return resume_at(left, markers)
-        finally:
-            # On an unexpected exception, still wait for what was queued: no abort may
-            # run on unreported after the sweep has answered.
-            finish_earlier()
-        return resume_at(finish_earlier(), None)
+            return start.after(*markers)
+        return None
 
-    def _submit(self, start: Cursor, result: GetResult, page: ListMultipartUploadsResponse,
-                markers: Markers, pool: ThreadPoolExecutor, clock: ListingClock,
-                guard: ListingGuard) -> PageWork:
-        """Judge one page and queue its selected uploads on the pool; do not wait."""
+    def _page(self, start: Cursor, result: GetResult, page: ListMultipartUploadsResponse,
+              markers: Markers, pool: ThreadPoolExecutor, clock: ListingClock,
+              guard: ListingGuard) -> Markers | None:
+        """Judge, handle and confirm one page; return resume markers if work was left."""
         bucket = start.bucket
         now, distrust = clock.now(result)
         if distrust is None and now is not None:
@@ -315,7 +266,7 @@ class Sweeper:
             # A real run aborts nothing on this page; a dry run still reports what it
             # would do, on the page's own clock.
             now = server_time(result) if self.options.dry_run else None
-        work = PageWork(page, markers, now)
+        work: list[tuple[int, Future[Pending | None]]] = []
         for index, upload in enumerate(page.upload):
             if not upload.key or not upload.uploadId or not upload.uploadId.strip():
                 self.report.count(bucket, "invalid_entry")
@@ -335,26 +286,20 @@ class Sweeper:
                 continue
             assert now is not None  # judge selects nothing without a clock
             self.report.count(bucket, "selected")
-            work.futures.append((index, pool.submit(self.handle, bucket, upload, now)))
-        return work
-
-    def _finish(self, start: Cursor, work: PageWork) -> Markers | None:
-        """Wait for a page's uploads, confirm them, report them; resume markers if work
-        was left (the entry before the first upload left undone)."""
-        bucket = start.bucket
-        handled = [(index, future.result()) for index, future in work.futures]
+            work.append((index, pool.submit(self.handle, bucket, upload, now)))
+        handled = [(index, future.result()) for index, future in work]
         done = [pending for _, pending in handled if pending is not None]
-        self._confirm(start, work.markers, done, len(work.page.upload))
+        self._confirm(start, markers, done, len(page.upload))
         for pending in done:
-            self._decide(bucket, pending, work.now)
+            self._decide(bucket, pending, now)
         deferred = [index for index, pending in handled if pending is None]
         if not deferred:
             return None
         self.report.count(bucket, "deferred", len(deferred))
         first = deferred[0]
         if first == 0:
-            return work.markers
-        before = work.page.upload[first - 1]
+            return markers
+        before = page.upload[first - 1]
         return before.key, before.uploadId
 
     # -- one upload ------------------------------------------------------------------

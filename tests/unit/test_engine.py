@@ -7,7 +7,6 @@ a skewed or missing Date) is set per test.
 
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -85,8 +84,7 @@ class FakeClient:
         self.calls.append(("list", key_marker or "", upload_id_marker or ""))
         if self.list_status != 200:
             return GetResult(status=self.list_status, errorCode="InternalError", header=self._headers())
-        # list(): the engine lists a page while its workers abort the page before
-        listed = sorted(i for i in list(self.uploads) if i[0].startswith(prefix or ""))
+        listed = sorted(i for i in self.uploads if i[0].startswith(prefix or ""))
         if key_marker is not None:
             listed = [i for i in listed if i > (key_marker, upload_id_marker or "")]
         page, more = listed[:self.page_size], len(listed) > self.page_size
@@ -259,64 +257,6 @@ def test_one_confirming_listing_serves_a_whole_page() -> None:
         client.add(f"k/{n:02d}", 3 * DAY)
     _, reply = run(sweeper(client))
     assert reply["summary"]["aborted"] == 10 and client.count("list") == 2
-
-
-class SlowFirstPage(FakeClient):
-    """Aborts of the first page's uploads wait until the second page has been listed."""
-
-    def __init__(self, page_size: int, first_page: set[Ident]) -> None:
-        super().__init__(page_size)
-        self.first_page = first_page
-        self.second_listed = threading.Event()
-
-    def listMultipartUploads(self, bucketName: str, *args: Any, **kwargs: Any) -> GetResult:
-        if kwargs.get("key_marker") is not None:
-            self.second_listed.set()
-        return super().listMultipartUploads(bucketName, *args, **kwargs)
-
-    def abortMultipartUpload(self, bucketName: str, objectKey: str, uploadId: str,
-                             extensionHeaders: Any = None, deadline: float | None = None) -> GetResult:
-        if (objectKey, uploadId) in self.first_page:
-            assert self.second_listed.wait(5), "the next page was not listed during this one"
-        return super().abortMultipartUpload(bucketName, objectKey, uploadId, extensionHeaders, deadline)
-
-
-def assert_checked_and_confirmed(client: FakeClient, pages: list[list[Ident]]) -> None:
-    """Each abort after its own ListParts; each page's confirming listing (from the
-    page's own marker) after the last abort of that page."""
-    calls = client.calls
-    for number, page in enumerate(pages):
-        last_abort = 0
-        for key, upload_id in page:
-            abort = calls.index(("abort", key, upload_id))
-            assert calls.index(("parts", key, upload_id)) < abort
-            last_abort = max(last_abort, abort)
-        marker = ("", "") if number == 0 else pages[number - 1][-1]
-        assert ("list", *marker) in calls[last_abort:], f"page {number + 1} was not confirmed"
-
-
-def test_the_next_page_is_listed_while_a_page_is_handled_and_each_is_still_confirmed() -> None:
-    uploads = [(f"k/{n}", f"U{n:04d}") for n in range(6)]
-    client = SlowFirstPage(page_size=3, first_page=set(uploads[:3]))
-    for key, _ in uploads:
-        client.add(key, 3 * DAY)
-    resume, reply = run(sweeper(client, concurrency=4))
-    assert resume is None and engine_clean(reply)
-    assert reply["summary"]["aborted"] == 6 and sorted(client.aborted) == uploads
-    assert all(entry["verified"] for entry in reply["uploads"])
-    assert_checked_and_confirmed(client, [uploads[:3], uploads[3:]])
-
-
-def test_a_cap_reached_across_overlapping_pages_resumes_at_the_first_upload_left() -> None:
-    client = FakeClient(page_size=2)
-    uploads = [client.add(f"k/{n}", 3 * DAY) for n in range(5)]
-    resume, first = run(sweeper(client, max_aborts=3, concurrency=1))
-    assert client.aborted == uploads[:3]
-    assert first["summary"]["aborted"] == 3 and first["summary"]["deferred"] >= 1
-    assert resume is not None and (resume.key_marker, resume.upload_id_marker) == uploads[2]
-    again, second = run(sweeper(client), resume)
-    assert again is None and client.aborted == uploads  # each exactly once
-    assert second["summary"]["aborted"] == 2
 
 
 def test_without_verification_an_abort_is_believed() -> None:
