@@ -154,6 +154,9 @@ class Report:
 
 # -- the stand-in itself -------------------------------------------------------------------
 
+STALL_MARGIN_MS = 20
+
+
 def standin_check(report: Report) -> None:
     delay = 20.0 if report.scale is FULL else report.scale.delay_ms
     with standin(1000, delay) as served:
@@ -170,8 +173,12 @@ def standin_check(report: Report) -> None:
                      "(ListParts took 64 ms at 20 ms).", ""]
     report.table(("request", "median"), rows)
     slowest = max(result["list_parts"], result["list_parts_404"], result["list_page"])
-    report.target(f"stand-in: replies with a body ≤ {delay:g} ms + 5 ms", slowest <= delay + 5,
-                  f"{slowest:.1f} ms")
+    # What this guards against is the delayed-ACK stall, which adds at least 40 ms (Linux's
+    # minimum delayed ACK); a 100-upload page also costs the stand-in and the client a few
+    # ms of XML, which is work, not a stall.
+    report.target(f"stand-in: no delayed-ACK stall (replies with a body ≤ {delay:g} + "
+                  f"{STALL_MARGIN_MS} ms; a stall adds ≥ 40 ms)",
+                  slowest <= delay + STALL_MARGIN_MS, f"{slowest:.1f} ms")
 
 
 # -- cold start (bench/coldstart.py takes it over when it exists) ----------------------------
