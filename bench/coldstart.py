@@ -36,7 +36,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tools.fgrun import FunctionRuntime
-from tools.package import DEFAULT_PYTHON, ROOT, build, compile_tree, find_interpreter
+from tools.package import (
+    DEFAULT_PYTHON,
+    ROOT,
+    build,
+    compile_tree,
+    find_interpreter,
+    zip_tree,
+)
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 BEGIN, END = "<!-- coldstart:begin -->", "<!-- coldstart:end -->"
@@ -120,12 +127,7 @@ def _sdk_zip(interpreter: Path, sdk_python: Path, base: Path) -> Path:
         "__pycache__"))
     (staging / "index.py").write_text(SDK_HANDLER, encoding="utf-8")
     compile_tree(interpreter, staging)
-    archive = base / "sdk.zip"
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
-        for path in sorted(staging.rglob("*")):
-            if path.is_file():
-                zipped.write(path, path.relative_to(staging).as_posix())
-    return archive
+    return zip_tree(staging, base / "sdk.zip")
 
 
 def _strip_bytecode(archive: Path, target: Path) -> Path:

@@ -134,12 +134,17 @@ def build(python_version: str, out: Path, *, platform: str = "manylinux2014_x86_
     if (staging / "obs").exists():
         raise SystemExit("refusing to package: a top-level 'obs' would shadow the runtime's SDK")
     compile_tree(target, staging)
-    archive = out / ZIP_NAME
+    return zip_tree(staging, out / ZIP_NAME)
+
+
+def zip_tree(tree: Path, archive: Path) -> Path:
+    """Every file of ``tree`` into ``archive`` (replaced), at its path relative to ``tree``,
+    in sorted order so that two builds of the same tree give the same listing."""
     archive.unlink(missing_ok=True)
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
-        for path in sorted(staging.rglob("*")):
+        for path in sorted(tree.rglob("*")):
             if path.is_file():
-                zipped.write(path, path.relative_to(staging).as_posix())
+                zipped.write(path, path.relative_to(tree).as_posix())
     return archive
 
 
