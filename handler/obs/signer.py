@@ -152,10 +152,20 @@ def string_to_sign(
     """
     lowered = {name.lower(): value for name, value in headers.items()}
     date = "" if scheme.date_header in lowered else lowered.get("date", "")
-    return (
-        f"{method}\n{lowered.get('content-md5', '')}\n{lowered.get('content-type', '')}\n"
-        f"{date}\n{canonical_headers(lowered, scheme)}{resource}"
-    )
+    head, tail = around_date(method=method, lowered=lowered, resource=resource, scheme=scheme)
+    return head + date + tail
+
+
+def around_date(
+    *, method: str, lowered: Mapping[str, str], resource: str, scheme: SignatureScheme
+) -> tuple[str, str]:
+    """The string to sign without its Date line's value: the text before it and after it.
+
+    One home for the layout, for ``string_to_sign`` and for RequestSigner, which adds
+    each attempt's Date between the two. ``lowered`` holds the headers by lowercase name.
+    """
+    return (f"{method}\n{lowered.get('content-md5', '')}\n{lowered.get('content-type', '')}\n",
+            f"\n{canonical_headers(lowered, scheme)}{resource}")
 
 
 def path_and_query(url: str) -> tuple[str, str]:
@@ -228,10 +238,10 @@ class RequestSigner:
         resource = canonical_resource(
             bucket=bucket, path=path, query=query, path_style=path_style, scheme=scheme
         )
-        # string_to_sign's lines with the Date line left open (this attempt's Date, or
-        # empty when the scheme's date header is sent): head + Date + tail.
-        self._head = f"{method}\n{sent.get('content-md5', '')}\n{sent.get('content-type', '')}\n"
-        self._tail = f"\n{canonical_headers(sent, scheme)}{resource}"
+        # The Date line is left open: this attempt's Date, or empty when the scheme's own
+        # date header is sent (as string_to_sign decides).
+        self._head, self._tail = around_date(method=method, lowered=sent, resource=resource,
+                                             scheme=scheme)
         self._key = key or signing_key(credentials.secret_access_key)
         self._authorization_prefix = f"{scheme.auth_prefix} {credentials.access_key_id}:"
         self._clock = clock
