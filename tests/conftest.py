@@ -170,3 +170,25 @@ def invoke(event: Any, context: Any) -> Any:
     result = handler(event, context)
     _SEEN.append(json.dumps(result, ensure_ascii=False, default=str))
     return result
+
+
+def budget_clock(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
+    """The clock the invocation's budget reads, held at 0 until a test moves ``["now"]``."""
+    clock = {"now": 0.0}
+    monkeypatch.setattr(runtime.time, "monotonic", lambda: clock["now"])
+    return clock
+
+
+def charge_per_request(monkeypatch: pytest.MonkeyPatch, state: FakeObs,
+                       seconds: float = 1.0) -> dict[str, float]:
+    """Every stand-in request costs ``seconds`` of the budget; the clock is returned so
+    that a test can start the next invocation afresh (``clock["now"] = 0.0``)."""
+    clock = budget_clock(monkeypatch)
+    original = state.answer
+
+    def answer(*args: Any) -> Any:
+        clock["now"] += seconds
+        return original(*args)
+
+    monkeypatch.setattr(state, "answer", answer)
+    return clock

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from handler.inventory.aggregate import AGE_BINS, age_bin, top_prefix
-from tests.conftest import ANY_BUCKET_URL, ENDPOINT, FakeContext, invoke, timer, wire
+from tests.conftest import (
+    ANY_BUCKET_URL,
+    ENDPOINT,
+    FakeContext,
+    budget_clock,
+    charge_per_request,
+    invoke,
+    timer,
+    wire,
+)
 from tests.inventory.pagecheck import read, resolve
 from tools.standin import FakeObs
 
@@ -184,17 +193,8 @@ def test_lifecycle_coverage_per_bucket(lenient_obs: responses.RequestsMock) -> N
 
 def test_continuation_counts_each_upload_exactly_once(context: FakeContext, stand_in: FakeObs,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import handler.runtime as handler_context
-
     uploads = populate(stand_in, count=2500)
-    clock = {"now": 0.0}
-    monkeypatch.setattr(handler_context.time, "monotonic", lambda: clock["now"])
-
-    def tick(*args: Any) -> None:
-        clock["now"] += 1.0  # every stand-in request costs one second of budget
-
-    original = stand_in.answer
-    monkeypatch.setattr(stand_in, "answer", lambda *a: (tick(), original(*a))[1])
+    clock = charge_per_request(monkeypatch, stand_in)  # a second of budget per request
     context.remaining_ms = 5_000 + 700 * 1000  # the 5 s margin plus ~700 requests
     reply = invoke(timer(**INVENTORY, concurrency=4), context)
     counts = [reply["inventory"]["total"]["count"]]
@@ -215,11 +215,8 @@ def test_a_server_relisting_its_marker_upload_does_not_count_it_twice(
         context: FakeContext, stand_in: FakeObs, monkeypatch: pytest.MonkeyPatch) -> None:
     """A resumed listing whose server lists from the marker's key inclusively (the marker's
     own upload again) still counts every upload once."""
-    import handler.runtime as handler_context
-
     uploads = populate(stand_in, count=1200)
-    clock = {"now": 0.0}
-    monkeypatch.setattr(handler_context.time, "monotonic", lambda: clock["now"])
+    clock = budget_clock(monkeypatch)
 
     def inclusive(method: str, bucket: str, key: str | None, query: dict[str, str]) -> Any:
         clock["now"] += 1.0
@@ -249,11 +246,8 @@ def test_a_page_out_of_key_order_is_counted_whole(context: FakeContext, stand_in
     after an upload whose successors in that order are not after it by key."""
     import re
 
-    import handler.runtime as handler_context
-
     uploads = populate(stand_in, count=300)
-    clock = {"now": 0.0}
-    monkeypatch.setattr(handler_context.time, "monotonic", lambda: clock["now"])
+    clock = budget_clock(monkeypatch)
 
     def reversed_and_unpaged(method: str, bucket: str, key: str | None,
                              query: dict[str, str]) -> Any:
@@ -398,19 +392,10 @@ SECRET = "SECRET-SENTINEL-7f3a9c"  # tests/conftest.py's sentinel: a leak fails 
 def test_cli_follows_continuations_until_the_count_is_whole(
         stand_in: FakeObs, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         tmp_path: Any) -> None:
-    import handler.runtime as handler_context
     from tools.invoke import EXIT_OK, main
 
     uploads = populate(stand_in, count=2500)
-    clock = {"now": 0.0}
-    monkeypatch.setattr(handler_context.time, "monotonic", lambda: clock["now"])
-    original = stand_in.answer
-
-    def ticking(*args: Any) -> Any:
-        clock["now"] += 1.0
-        return original(*args)
-
-    monkeypatch.setattr(stand_in, "answer", ticking)
+    charge_per_request(monkeypatch, stand_in)  # a second of budget per request
     page = tmp_path / "inventory.html"
     status = main(cli("--exclude-prefix", "keep/", "--timeout", "705", "--concurrency", "4",
                       "--json", "--html", str(page)))

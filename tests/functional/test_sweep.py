@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ENDPOINT, FakeContext, invoke, load_event, timer, wire
+from tests.conftest import (
+    ENDPOINT,
+    FakeContext,
+    charge_per_request,
+    invoke,
+    load_event,
+    timer,
+    wire,
+)
 from tools.standin import FakeObs
 
 HOURS = timedelta(hours=1)
@@ -119,18 +127,9 @@ def test_stuck_marker_gives_an_error_and_a_partial_report(context: FakeContext, 
 
 def test_continuation_resumes_without_loss_or_double_aborts(context: FakeContext, stand_in: FakeObs,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    import handler.runtime as handler_context
-
     state = stand_in
     stale = populate_mixed(state)
-    clock = {"now": 0.0}
-    monkeypatch.setattr(handler_context.time, "monotonic", lambda: clock["now"])
-
-    def tick(*args: Any) -> None:
-        clock["now"] += 1.0  # every stand-in request costs one second of budget
-
-    original = state.answer
-    monkeypatch.setattr(state, "answer", lambda *a: (tick(), original(*a))[1])
+    clock = charge_per_request(monkeypatch, state)  # a second of budget per request
     context.remaining_ms = 5_000 + 150 * 1000  # the 5 s margin plus ~150 requests
     settings = {**SETTINGS, "concurrency": 4}
     first = invoke(timer(**settings), context)
