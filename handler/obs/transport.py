@@ -11,15 +11,19 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.cookies import RequestsCookieJar
 from requests.models import Response
 from requests.utils import get_environ_proxies
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
 from urllib3.util import Timeout
 
+from handler.obs.connections import StdlibPool, WholeResponse, tls_context
 from handler.obs.errors import ObsTransportError
 from handler.obs.signer import path_and_query
 
@@ -44,6 +48,10 @@ class LeanAdapter(HTTPAdapter):
     its hooks (and `responses`, which patches ``send``, sees it in tests). The hooks below
     each drop work measured in a profile of an abort (bench/RESULTS.md has the figures):
 
+    - without a proxy or a client certificate (a janitor's case), the connections are
+      ``http.client``'s, pooled by ``handler.obs.connections.StdlibPool`` instead of
+      urllib3's pool: the SDK's own stack, about a third of an abort's instructions
+      less (docs/obs.md). With a proxy or a client certificate, urllib3's pool as before;
     - the connection pool is looked up once per (origin, verify, cert) instead of
       re-parsing the URL into a pool key on every call;
     - ``cert_verify``'s filesystem checks (the CA bundle exists, is it a directory) run
@@ -56,14 +64,17 @@ class LeanAdapter(HTTPAdapter):
       So this adapter never streams: it is for ``stream=False`` callers such as Transport.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._pools: dict[tuple[str, bool | str, Any], ConnectionPool] = {}
+    def __init__(self, *, pool_maxsize: int = 10, **kwargs: Any) -> None:
+        super().__init__(pool_maxsize=pool_maxsize, **kwargs)
+        self.pool_maxsize = pool_maxsize  # requests keeps its copy private
+        self._pools: dict[tuple[str, bool | str, Any], ConnectionPool | StdlibPool] = {}
 
-    def get_connection_with_tls_context(
+    def get_connection_with_tls_context(  # type: ignore[override]
         self, request: PreparedRequest, verify: bool | str | None,
         proxies: Mapping[str, str] | None = None, cert: Any = None,
-    ) -> ConnectionPool:
+    ) -> ConnectionPool | StdlibPool:
+        # (HTTPAdapter.send uses what this returns only through urlopen, which StdlibPool
+        # has with urllib3's signature.)
         if proxies:
             return super().get_connection_with_tls_context(request, verify, proxies, cert)
         url = request.url or ""
@@ -73,11 +84,22 @@ class LeanAdapter(HTTPAdapter):
         key = (origin, verify if isinstance(verify, str) else bool(verify), cert)
         pool = self._pools.get(key)
         if pool is None:
-            pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
+            pool = (self._stdlib_pool(origin, key[1]) if cert is None else
+                    super().get_connection_with_tls_context(request, verify, proxies, cert))
             self._pools[key] = pool
         return pool
 
+    def _stdlib_pool(self, origin: str, verify: bool | str) -> StdlibPool:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise requests.exceptions.InvalidURL(f"not an http(s) origin: {origin!r}")
+        return StdlibPool(
+            parts.scheme, parts.hostname, parts.port, maxsize=self.pool_maxsize,
+            ssl_context=tls_context(verify) if parts.scheme == "https" else None)
+
     def cert_verify(self, conn: Any, url: str, verify: bool | str | None, cert: Any) -> None:
+        if isinstance(conn, StdlibPool):
+            return  # its TLS context was built from verify when the pool was made
         setting = (url[:6].lower() == "https:", verify, cert)
         if getattr(conn, _TLS_SETTING, None) == setting:
             return  # this pool already carries exactly these settings
@@ -91,10 +113,19 @@ class LeanAdapter(HTTPAdapter):
         path, query = path_and_query(request.url or "")
         return f"{path}?{query}" if query else path
 
-    def build_response(self, req: PreparedRequest, resp: BaseHTTPResponse) -> Response:
-        response = Response()
+    def close(self) -> None:
+        super().close()
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+
+    def build_response(self, req: PreparedRequest,
+                       resp: BaseHTTPResponse | WholeResponse) -> Response:
+        response = ReadResponse()
         response.status_code = resp.status
-        # urllib3's HTTPHeaderDict is already case-insensitive; a CaseInsensitiveDict copy
+        # urllib3's HTTPHeaderDict, or from StdlibPool http.client's HTTPMessage: both are
+        # case-insensitive already (``get``, ``in``, ``[]``; HTTPMessage gives None for a
+        # missing name and the first of repeated ones), and a CaseInsensitiveDict copy
         # would be the second of two copies per response (GetResult makes its own).
         response.headers = resp.headers  # type: ignore[assignment]
         response.encoding = None
@@ -104,15 +135,51 @@ class LeanAdapter(HTTPAdapter):
         response.request = req
         response.connection = self
         response._content = _read_body(resp, req)  # Response.content's own cache
-        response._content_consumed = True  # type: ignore[attr-defined]
+        response._content_consumed = True
         return response
 
+
+class ReadResponse(Response):
+    """A ``Response`` whose cookie jar is made only if someone asks for it.
+
+    ``Response()`` builds an empty ``RequestsCookieJar`` (a cookie policy, a lock) and an
+    empty headers dict for every call, about 7 µs; OBS sets no cookies, and
+    ``build_response``, the only place that makes one, sets the headers at once. Every
+    other attribute ``Response`` has is there, with the value ``Response()`` gives it.
+    """
+
+    def __init__(self) -> None:  # Response.__init__ deliberately not called: see above
+        self._content = False  # type: ignore[assignment]  # as Response() has it: not read yet
+        self._content_consumed = False
+        self._next = None
+        self.status_code = None  # type: ignore[assignment]
+        self.raw = None
+        self.url = None  # type: ignore[assignment]
+        self.encoding = None
+        self.history = []
+        self.reason = None  # type: ignore[assignment]
+        self.elapsed = _NO_TIME
+        self.request = None  # type: ignore[assignment]
+
+    @property
+    def cookies(self) -> RequestsCookieJar:
+        jar = self.__dict__.get("cookies")
+        if jar is None:
+            jar = self.__dict__["cookies"] = RequestsCookieJar()  # cookiejar_from_dict({})
+        return jar
+
+    @cookies.setter
+    def cookies(self, jar: RequestsCookieJar) -> None:
+        self.__dict__["cookies"] = jar
+
+
+_NO_TIME = timedelta(0)
 
 # The attribute a pool carries once LeanAdapter.cert_verify has configured it.
 _TLS_SETTING = "_obs_janitor_tls_setting"
 
 
-def _read_body(resp: BaseHTTPResponse, req: PreparedRequest) -> bytes:
+def _read_body(resp: BaseHTTPResponse | WholeResponse, req: PreparedRequest) -> bytes:
     """The whole body, decoded as ``iter_content`` would, its errors mapped the same way."""
     try:
         return resp.read(decode_content=True)

@@ -9,7 +9,9 @@ headers, timeouts, TLS verification.
 from __future__ import annotations
 
 import datetime
+import gc
 import gzip
+import http.client
 import ipaddress
 import os
 import socket
@@ -24,6 +26,9 @@ import requests
 import responses
 
 from handler.obs import ObsClient, ObsTransportError
+from urllib3 import HTTPConnectionPool
+
+from handler.obs.connections import StdlibPool
 from handler.obs.transport import RetryPolicy, Transport, new_session
 
 if TYPE_CHECKING:
@@ -40,6 +45,7 @@ class RawServer:
         self.reply = reply
         self.tls = tls
         self.requests = 0
+        self.connections = 0  # accepted
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -51,6 +57,7 @@ class RawServer:
                 conn, _ = self.listener.accept()
             except OSError:
                 return
+            self.connections += 1
             threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
 
     def _connection(self, conn: socket.socket) -> None:
@@ -312,6 +319,134 @@ def test_the_ca_bundle_is_checked_once_per_pool_not_per_call(
         assert sender.send(get(url + "/k")).status_code == 204
     assert checked.count(str(self_signed[0])) == 1
     assert raw.requests == 5
+
+
+# -- the pool of http.client connections (handler/obs/connections.py) ---------------------
+
+def test_the_pool_is_http_client_s_without_a_proxy_and_urllib3_s_with_one() -> None:
+    adapter = new_session(pool_size=2).get_adapter("http://127.0.0.1:9")
+    plain = adapter.get_connection_with_tls_context(get("http://127.0.0.1:9/k")(), True)
+    proxied = adapter.get_connection_with_tls_context(
+        get("http://127.0.0.1:9/k")(), True, proxies={"http": "http://127.0.0.1:8"})
+    assert isinstance(plain, StdlibPool)
+    assert isinstance(proxied, HTTPConnectionPool) and not isinstance(proxied, StdlibPool)
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_reused(
+        server: Callable[..., RawServer]) -> None:
+    def reply_then_hang_up(conn: socket.socket) -> None:
+        # A keep-alive reply (no Connection: close), then the server's idle timeout.
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        conn.shutdown(socket.SHUT_RDWR)
+
+    raw = server(reply_then_hang_up)
+    sender = transport(f"http://127.0.0.1:{raw.port}", retries=0)  # no retry to hide it
+    for _ in range(3):
+        assert sender.send(get(f"http://127.0.0.1:{raw.port}/k")).content == b"ok"
+        time.sleep(0.05)  # the close reaches the idle socket
+    assert raw.requests == 3 and raw.connections == 3
+
+
+def test_connection_close_is_obeyed(server: Callable[..., RawServer]) -> None:
+    raw = server(reply_with(["HTTP/1.1 200 OK", "Connection: close", "Content-Length: 2"],
+                            b"ok"))
+    sender = transport(f"http://127.0.0.1:{raw.port}")
+    for _ in range(3):
+        assert sender.send(get(f"http://127.0.0.1:{raw.port}/k")).content == b"ok"
+    assert raw.connections == 3
+
+
+def test_a_full_pool_closes_the_connections_it_cannot_keep(
+        server: Callable[..., RawServer]) -> None:
+    arrived = threading.Barrier(5)
+
+    def slow_ok(conn: socket.socket) -> None:
+        arrived.wait(timeout=5)  # all five requests in flight at once: five connections
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    raw = server(slow_ok)
+    url = f"http://127.0.0.1:{raw.port}"
+    sender = transport(url)  # pool_size=2
+    threads = [threading.Thread(target=sender.send, args=(get(url + "/k"),)) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    pool = sender.adapter.get_connection_with_tls_context(get(url + "/k")(), True)
+    assert isinstance(pool, StdlibPool)
+    assert raw.connections == 5 and len(pool._idle) == 2  # kept two, closed three
+    arrived = threading.Barrier(1)  # later requests answer at once, on the kept ones
+    for _ in range(2):
+        sender.send(get(url + "/k"))
+    assert raw.connections == 5
+
+
+def test_a_session_dropped_unclosed_closes_its_sockets(server: Callable[..., RawServer]) -> None:
+    hung_up = threading.Event()
+
+    def reply_then_wait_for_eof(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        conn.settimeout(5)
+        if conn.recv(1) == b"":
+            hung_up.set()
+
+    raw = server(reply_then_wait_for_eof)
+    sender = transport(f"http://127.0.0.1:{raw.port}")
+    assert sender.send(get(f"http://127.0.0.1:{raw.port}/k")).content == b"ok"
+    del sender
+    gc.collect()
+    assert hung_up.wait(timeout=5)
+
+
+def test_a_connect_timeout_is_requests_connect_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    def times_out(self: http.client.HTTPConnection) -> None:
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(http.client.HTTPConnection, "connect", times_out)
+    adapter = new_session(pool_size=1).get_adapter("http://127.0.0.1:9")
+    with pytest.raises(requests.ConnectTimeout):
+        adapter.send(get("http://127.0.0.1:9/k")(), timeout=1)
+
+
+def test_a_malformed_status_line_is_a_retried_connection_error(
+        server: Callable[..., RawServer]) -> None:
+    raw = server(reply_with(["SMTP ready"]))
+    with pytest.raises(ObsTransportError) as caught:
+        transport(f"http://127.0.0.1:{raw.port}", retries=1).send(
+            get(f"http://127.0.0.1:{raw.port}/k"))
+    assert raw.requests == 2 and caught.value.cause_type == "ConnectionError"
+
+
+def test_the_request_goes_out_as_prepared(server: Callable[..., RawServer]) -> None:
+    heads: list[bytes] = []
+
+    class Recording(RawServer):
+        def _connection(self, conn: socket.socket) -> None:
+            heads.append(conn.recv(65536))
+            conn.sendall(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+            conn.close()
+
+    raw = Recording(lambda conn: None)
+    try:
+        url = f"http://127.0.0.1:{raw.port}/bucket/a/./b%20c?uploadId=X"
+
+        def prepare() -> requests.PreparedRequest:
+            prepared = requests.PreparedRequest()
+            prepared.method = "DELETE"
+            prepared.url = url
+            prepared.headers = requests.structures.CaseInsensitiveDict(
+                {"Accept-Encoding": "identity", "X-Obs-Date": "now", "Content-Length": "0"})
+            prepared.body = None
+            return prepared
+
+        assert transport(f"http://127.0.0.1:{raw.port}").send(prepare).status_code == 204
+    finally:
+        raw.close()
+    lines = heads[0].decode("latin-1").split("\r\n")
+    assert lines[0] == "DELETE /bucket/a/./b%20c?uploadId=X HTTP/1.1"
+    names = [line.split(":", 1)[0].lower() for line in lines[1:] if line]
+    assert sorted(names) == ["accept-encoding", "content-length", "host", "x-obs-date"]
+    assert f"Host: 127.0.0.1:{raw.port}" in lines
 
 
 # -- responses still sees every call ----------------------------------------------------
