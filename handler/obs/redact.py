@@ -158,8 +158,10 @@ class Redactor:
         """``text`` with every secret masked; unchanged (the same object) if none occurs."""
         if not self._secrets or not text or len(text) < MIN_SECRET_LENGTH:
             return text
-        if any(anchor in text for anchor in self._anchors):
-            text = self._compiled().sub(MASK, text)
+        for anchor in self._anchors:  # a loop, not any(): this runs ~10 times per request
+            if anchor in text:
+                text = self._compiled().sub(MASK, text)
+                break
         for core in self._b64:
             if core in text:
                 text = text.replace(core, MASK)

@@ -40,7 +40,10 @@ CREDENTIAL_HEADERS = frozenset(
 
 
 def is_credential_header(name: str) -> bool:
-    lowered = name.strip().lower()
+    return _is_credential_lowered(name.strip().lower())
+
+
+def _is_credential_lowered(lowered: str) -> bool:
     return lowered in CREDENTIAL_HEADERS or lowered.endswith(("security-token", "-authorization"))
 
 
@@ -48,7 +51,12 @@ def response_headers(response: Response) -> dict[str, str]:
     """Lower-cased names, and for a repeated header its last value, as the SDK keeps them."""
     raw = getattr(response.raw, "headers", None)
     pairs: Iterable[tuple[str, str]] = raw.items() if raw is not None else response.headers.items()
-    return {name.lower(): value for name, value in pairs if not is_credential_header(name)}
+    headers: dict[str, str] = {}
+    for name, value in pairs:
+        lowered = name.lower()
+        if not _is_credential_lowered(lowered.strip()):
+            headers[lowered] = value
+    return headers
 
 
 def renamed_headers(headers: dict[str, str]) -> list[tuple[str, str]]:
@@ -58,6 +66,8 @@ def renamed_headers(headers: dict[str, str]) -> list[tuple[str, str]]:
         if name in KEPT_HEADERS:
             renamed.append((name, value))
             continue
+        if not name.startswith(_STRIPPED_PREFIXES):
+            continue  # the common case (Server, ...): dropped without trying each prefix
         for prefix in _STRIPPED_PREFIXES:
             if name.startswith(prefix):
                 short = name[len(prefix):]
@@ -116,8 +126,11 @@ def scrub_result(result: GetResult, redactor: Redactor) -> GetResult:
         body = redactor.scrub(body)
     elif isinstance(body, (bytes, bytearray)):
         body = redactor.scrub_bytes(bytes(body))
+    # A kept header's name is one of ours (KEPT_HEADERS), not the server's words: only the
+    # other names, and every value, can carry an echoed secret.
     header = None if result.header is None else [
-        (redactor.scrub(name), redactor.scrub(value)) for name, value in result.header
+        (name if name in KEPT_HEADERS else redactor.scrub(name), redactor.scrub(value))
+        for name, value in result.header
     ]
     reason = _scrub_optional(result.reason, redactor)
     code = _scrub_optional(result.errorCode, redactor)
