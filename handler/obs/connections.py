@@ -18,9 +18,11 @@ as they do through urllib3.
 
 from __future__ import annotations
 
+import errno
 import http.client
 import select
 import ssl
+import warnings
 import weakref
 import zlib
 from collections import deque
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from urllib3.exceptions import (
     ConnectTimeoutError,
     DecodeError,
+    InsecureRequestWarning,
     MaxRetryError,
     ProtocolError,
     ReadTimeoutError,
@@ -68,13 +71,13 @@ class WholeResponse:
             return self._body
         try:
             if encoding in ("gzip", "x-gzip"):
-                return zlib.decompress(self._body, 16 + zlib.MAX_WBITS)
+                return _gunzip(self._body)
             if encoding == "deflate":
                 try:
                     return zlib.decompress(self._body)
                 except zlib.error:  # raw deflate, without the zlib header, as some servers send
                     return zlib.decompress(self._body, -zlib.MAX_WBITS)
-        except zlib.error as exc:
+        except (zlib.error, EOFError, OSError) as exc:  # gzip's BadGzipFile is an OSError
             raise DecodeError(f"cannot decode a {encoding} body: {exc}") from exc
         return self._body  # an encoding we never asked for: the bytes as sent
 
@@ -119,18 +122,31 @@ class StdlibPool:
         read_timeout = _seconds(timeout.read_timeout)
         connection = self._connection(url, _seconds(timeout.connect_timeout), read_timeout)
         try:
-            connection.request(method, url, body=body, headers=headers or {},
-                               encode_chunked=chunked)
+            try:
+                connection.request(method, url, body=body, headers=headers or {},
+                                   encode_chunked=chunked)
+            except OSError as exc:
+                # A server may answer (413, 400, 403) and close before it has read the
+                # whole body: the send then fails, but its answer is there to be read.
+                # urllib3 ignores these errors on sending for the same reason.
+                if not isinstance(exc, BrokenPipeError) and exc.errno not in _EARLY_ANSWER:
+                    raise
             response = connection.getresponse()
         except Exception as exc:
             connection.close()
-            raise self._as_urllib3_error(exc, url, read_timeout) from exc
+            mapped = self._as_urllib3_error(exc, url, read_timeout)
+            if mapped is exc:
+                raise
+            raise mapped from exc
         except BaseException:
             connection.close()
             raise
         try:
             content = response.read()
         except Exception as exc:
+            # On a response that closes the connection, http.client has handed the socket
+            # to the response: closing the connection alone would leave it open.
+            response.close()
             connection.close()
             # urllib3 reports a failure in the body when the body is read, not from
             # urlopen, and requests names it then (a body cut short is a
@@ -142,6 +158,7 @@ class StdlibPool:
             return WholeResponse(response.status, response.reason, response.msg,
                                  response.version, b"", failure=failure)
         except BaseException:
+            response.close()
             connection.close()
             raise
         if response.will_close:
@@ -167,6 +184,9 @@ class StdlibPool:
             return ProtocolError(f"{type(exc).__name__}: {exc}", exc)
         return exc
 
+    def __repr__(self) -> str:  # urllib3 names the pool in its messages: the origin only
+        return f"StdlibPool({self.scheme}://{self.host}:{self.port})"
+
     def close(self) -> None:
         _close_all(self._idle)
 
@@ -190,6 +210,10 @@ class StdlibPool:
                         read_timeout: float | None) -> http.client.HTTPConnection:
         connection: http.client.HTTPConnection
         if self.scheme == "https":
+            if self.ssl_context is not None and not self.ssl_context.check_hostname:
+                # verify=False: as urllib3 warns on every unverified connection.
+                warnings.warn(f"Unverified HTTPS request to {self.host}",
+                              InsecureRequestWarning, stacklevel=2)
             connection = http.client.HTTPSConnection(
                 self.host, self.port, timeout=connect_timeout, context=self.ssl_context)
         else:
@@ -214,6 +238,19 @@ class StdlibPool:
             self._idle.append(connection)
         else:
             connection.close()
+
+
+def _gunzip(data: bytes) -> bytes:
+    """Every member of a gzip body, as urllib3 decodes it (zlib alone stops after one)."""
+    import gzip
+
+    return gzip.decompress(data)
+
+
+# errno values with which a send fails when the server has answered and closed early.
+_EARLY_ANSWER = frozenset(code for code in (
+    getattr(errno, "ECONNRESET", None), getattr(errno, "EPROTOTYPE", None),
+    getattr(errno, "ESHUTDOWN", None)) if code is not None)
 
 
 def _readable(sock: socket.socket) -> bool:

@@ -27,7 +27,8 @@ class ObsTransportError(ObsError):
         self.endpoint = endpoint
         self.cause_type = type(cause).__name__
         self.attempts = attempts
-        detail = str(cause)[:300]
+        # Scrubbed whole, then cut: cut first, a secret across the cut would keep its head.
+        detail = redact.redactor().scrub_exception_text(str(cause))[:300]
         super().__init__(redact.redactor().scrub_exception_text(
             f"no response from {endpoint} after {attempts} attempt(s): {self.cause_type}: {detail}"
         ))

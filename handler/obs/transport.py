@@ -9,7 +9,10 @@ and the endpoint must come from configuration, not from a Location header.
 from __future__ import annotations
 
 import random
+import ssl
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -64,10 +67,19 @@ class LeanAdapter(HTTPAdapter):
       So this adapter never streams: it is for ``stream=False`` callers such as Transport.
     """
 
-    def __init__(self, *, pool_maxsize: int = 10, **kwargs: Any) -> None:
-        super().__init__(pool_maxsize=pool_maxsize, **kwargs)
-        self.pool_maxsize = pool_maxsize  # requests keeps its copy private
-        self._pools: dict[tuple[str, bool | str, Any], ConnectionPool | StdlibPool] = {}
+    def __init__(self, *, pool_connections: int = 10, pool_maxsize: int = 10,
+                 **kwargs: Any) -> None:
+        super().__init__(pool_connections=pool_connections, pool_maxsize=pool_maxsize,
+                         **kwargs)
+        # requests keeps its copies private.
+        self.pool_connections = pool_connections
+        self.pool_maxsize = pool_maxsize
+        # Our pools by (origin, verify), least recently used first. Bounded as urllib3's
+        # PoolManager bounds its own (pool_connections): each virtual-hosted bucket is an
+        # origin, and a sweep over many buckets must not keep sockets for all of them.
+        self._pools: OrderedDict[tuple[str, bool | str], StdlibPool] = OrderedDict()
+        self._contexts: dict[bool | str, ssl.SSLContext] = {}  # one per TLS setting
+        self._pools_lock = threading.Lock()
 
     def get_connection_with_tls_context(  # type: ignore[override]
         self, request: PreparedRequest, verify: bool | str | None,
@@ -75,27 +87,43 @@ class LeanAdapter(HTTPAdapter):
     ) -> ConnectionPool | StdlibPool:
         # (HTTPAdapter.send uses what this returns only through urlopen, which StdlibPool
         # has with urllib3's signature.)
-        if proxies:
+        if proxies or cert is not None:
             return super().get_connection_with_tls_context(request, verify, proxies, cert)
         url = request.url or ""
         origin = url[: url.find("/", url.find("://") + 3) % (len(url) + 1)]
-        # verify and cert are part of the key, so that each pool has one TLS setting and
-        # cert_verify below can apply it once.
-        key = (origin, verify if isinstance(verify, str) else bool(verify), cert)
+        key = (origin, verify if isinstance(verify, str) else bool(verify))
         pool = self._pools.get(key)
-        if pool is None:
-            pool = (self._stdlib_pool(origin, key[1]) if cert is None else
-                    super().get_connection_with_tls_context(request, verify, proxies, cert))
-            self._pools[key] = pool
+        if pool is not None:
+            return pool
+        with self._pools_lock:
+            pool = self._pools.get(key)
+            if pool is None:
+                pool = self._stdlib_pool(origin, key[1])
+                self._pools[key] = pool
+                while len(self._pools) > self.pool_connections:
+                    _, dropped = self._pools.popitem(last=False)
+                    dropped.close()  # its idle sockets; one in use closes when it is done
+            else:
+                self._pools.move_to_end(key)
         return pool
 
     def _stdlib_pool(self, origin: str, verify: bool | str) -> StdlibPool:
         parts = urlsplit(origin)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise requests.exceptions.InvalidURL(f"not an http(s) origin: {origin!r}")
-        return StdlibPool(
-            parts.scheme, parts.hostname, parts.port, maxsize=self.pool_maxsize,
-            ssl_context=tls_context(verify) if parts.scheme == "https" else None)
+        context = None
+        if parts.scheme == "https":
+            context = self._contexts.get(verify)
+            if context is None:
+                try:
+                    context = self._contexts[verify] = tls_context(verify)
+                except ssl.SSLError as exc:  # a CA file without a certificate in it
+                    raise requests.exceptions.SSLError(exc) from exc
+        # The port always given: http.client would read the last group of a bare IPv6
+        # address (::1) as one.
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return StdlibPool(parts.scheme, parts.hostname, port, maxsize=self.pool_maxsize,
+                          ssl_context=context)
 
     def cert_verify(self, conn: Any, url: str, verify: bool | str | None, cert: Any) -> None:
         if isinstance(conn, StdlibPool):
@@ -115,9 +143,10 @@ class LeanAdapter(HTTPAdapter):
 
     def close(self) -> None:
         super().close()
-        for pool in self._pools.values():
-            pool.close()
-        self._pools.clear()
+        with self._pools_lock:
+            for pool in self._pools.values():
+                pool.close()
+            self._pools.clear()
 
     def build_response(self, req: PreparedRequest,
                        resp: BaseHTTPResponse | WholeResponse) -> Response:

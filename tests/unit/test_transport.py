@@ -24,12 +24,11 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 import responses
-
-from handler.obs import ObsClient, ObsTransportError
 from urllib3 import HTTPConnectionPool
 
+from handler.obs import ObsClient, ObsTransportError
 from handler.obs.connections import StdlibPool
-from handler.obs.transport import RetryPolicy, Transport, new_session
+from handler.obs.transport import LeanAdapter, RetryPolicy, Transport, new_session
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -447,6 +446,99 @@ def test_the_request_goes_out_as_prepared(server: Callable[..., RawServer]) -> N
     names = [line.split(":", 1)[0].lower() for line in lines[1:] if line]
     assert sorted(names) == ["accept-encoding", "content-length", "host", "x-obs-date"]
     assert f"Host: 127.0.0.1:{raw.port}" in lines
+
+
+def test_an_ipv6_endpoint_without_a_port_gets_the_scheme_s_port() -> None:
+    # http.client would read the last group of a bare "::1" as a port.
+    adapter = new_session(pool_size=1).get_adapter("http://[::1]")
+    for url, port in (("http://[::1]/k", 80), ("https://[2001:db8::1]/k", 443),
+                      ("http://[fe80::abcd]:8080/k", 8080)):
+        pool = adapter.get_connection_with_tls_context(get(url)(), True)
+        assert isinstance(pool, StdlibPool) and pool.port == port
+        connection = http.client.HTTPConnection(pool.host, pool.port)
+        assert (connection.host, connection.port) == (url.split("[")[1].split("]")[0], port)
+
+
+def test_an_answer_sent_before_the_body_was_read_is_returned(
+        server: Callable[..., RawServer]) -> None:
+    def refuse_early(conn: socket.socket) -> None:
+        body = b"<Error><Code>EntityTooLarge</Code></Error>"
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        time.sleep(0.2)
+        conn.close()  # the unread body makes this a reset
+
+    raw = server(refuse_early)
+    body = b"x" * (32 * 1024 * 1024)  # more than the socket buffers hold
+
+    def prepare() -> requests.PreparedRequest:
+        prepared = requests.PreparedRequest()
+        prepared.method, prepared.url, prepared.body = "PUT", f"http://127.0.0.1:{raw.port}/k", body
+        prepared.headers = requests.structures.CaseInsensitiveDict(
+            {"Content-Length": str(len(body))})
+        return prepared
+
+    response = transport(f"http://127.0.0.1:{raw.port}").send(prepare)
+    assert response.status_code == 400 and b"EntityTooLarge" in response.content
+
+
+def test_pools_are_bounded_and_a_dropped_one_closes_its_sockets(
+        server: Callable[..., RawServer]) -> None:
+    closed = threading.Event()
+
+    def reply_then_wait_for_eof(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        conn.settimeout(5)
+        if conn.recv(1) == b"":
+            closed.set()
+
+    first = server(reply_then_wait_for_eof)
+    others = [server(reply_with(["HTTP/1.1 200 OK", "Content-Length: 2"], b"ok"))
+              for _ in range(2)]
+    session = requests.Session()
+    adapter = LeanAdapter(pool_connections=2, pool_maxsize=2, max_retries=0)
+    session.mount("http://", adapter)
+    sender = Transport(session, endpoint="http://127.0.0.1", timeout=5,
+                       retry=RetryPolicy(max_retry_count=0))
+    for raw in (first, *others):
+        assert sender.send(get(f"http://127.0.0.1:{raw.port}/k")).content == b"ok"
+    assert len(adapter._pools) == 2  # the least recently used (first's) was dropped
+    assert closed.wait(timeout=5)  # and its idle connection closed
+
+
+def test_a_multi_member_gzip_body_is_decoded_whole(server: Callable[..., RawServer]) -> None:
+    packed = gzip.compress(b"hello ") + gzip.compress(b"world")
+    raw = server(reply_with(["HTTP/1.1 200 OK", "Content-Encoding: gzip",
+                             f"Content-Length: {len(packed)}"], packed))
+    response = transport(f"http://127.0.0.1:{raw.port}").send(get(f"http://127.0.0.1:{raw.port}/k"))
+    assert response.content == b"hello world"
+
+
+def test_a_ca_file_without_certificates_is_a_transport_error(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.pem"
+    empty.write_text("no certificate here\n")
+    client = ObsClient("ak", "sk", "https://127.0.0.1:9")
+    client.session.verify = str(empty)
+    client.transport.verify = client.session.verify
+    with pytest.raises(ObsTransportError, match="SSLError"):
+        client.abortMultipartUpload("bucket", "key", "0" * 32)
+
+
+def test_a_reset_is_raised_once_not_as_its_own_cause(server: Callable[..., RawServer]) -> None:
+    def hang_up(conn: socket.socket) -> None:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+        conn.close()  # a reset, no status line
+
+    raw = server(hang_up)
+    adapter = new_session(pool_size=1).get_adapter(f"http://127.0.0.1:{raw.port}")
+    with pytest.raises(requests.ConnectionError) as caught:
+        adapter.send(get(f"http://127.0.0.1:{raw.port}/k")(), timeout=5)
+    chain, cause = [], caught.value.__cause__ or caught.value.__context__
+    while cause is not None and len(chain) < 10:
+        chain.append(cause)
+        cause = cause.__cause__
+    assert len(chain) < 10  # no exception is its own cause
+    assert "StdlibPool object at" not in str(caught.value)
 
 
 # -- responses still sees every call ----------------------------------------------------
