@@ -121,6 +121,7 @@ class StdlibPool:
         """
         read_timeout = _seconds(timeout.read_timeout)
         connection = self._connection(url, _seconds(timeout.connect_timeout), read_timeout)
+        sent_whole = True
         try:
             try:
                 connection.request(method, url, body=body, headers=headers or {},
@@ -131,6 +132,7 @@ class StdlibPool:
                 # urllib3 ignores these errors on sending for the same reason.
                 if not isinstance(exc, BrokenPipeError) and exc.errno not in _EARLY_ANSWER:
                     raise
+                sent_whole = False  # whatever the answer says, this connection is done
             response = connection.getresponse()
         except Exception as exc:
             connection.close()
@@ -161,7 +163,7 @@ class StdlibPool:
             response.close()
             connection.close()
             raise
-        if response.will_close:
+        if response.will_close or not sent_whole:
             connection.close()
         else:
             self._put(connection)

@@ -482,6 +482,25 @@ def test_an_answer_sent_before_the_body_was_read_is_returned(
     assert response.status_code == 400 and b"EntityTooLarge" in response.content
 
 
+def test_a_connection_whose_send_failed_is_never_reused(
+        server: Callable[..., RawServer]) -> None:
+    def refuse_early_keeping_alive(conn: socket.socket) -> None:
+        # No Connection: close, yet the body was never read: the connection is spoilt.
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        time.sleep(0.2)
+        conn.close()
+
+    raw = server(refuse_early_keeping_alive)
+    adapter = new_session(pool_size=2).get_adapter(f"http://127.0.0.1:{raw.port}")
+    body = b"x" * (32 * 1024 * 1024)
+    prepared = requests.PreparedRequest()
+    prepared.method, prepared.url, prepared.body = "PUT", f"http://127.0.0.1:{raw.port}/k", body
+    prepared.headers = requests.structures.CaseInsensitiveDict({"Content-Length": str(len(body))})
+    assert adapter.send(prepared, timeout=5).status_code == 400
+    pool = adapter.get_connection_with_tls_context(prepared, True)
+    assert isinstance(pool, StdlibPool) and len(pool._idle) == 0
+
+
 def test_pools_are_bounded_and_a_dropped_one_closes_its_sockets(
         server: Callable[..., RawServer]) -> None:
     closed = threading.Event()
