@@ -54,12 +54,12 @@ class LeanAdapter(HTTPAdapter):
     - without a proxy or a client certificate (a janitor's case), the connections are
       ``http.client``'s, pooled by ``handler.obs.connections.StdlibPool`` instead of
       urllib3's pool: the SDK's own stack, about a third of an abort's instructions
-      less (docs/obs.md). With a proxy or a client certificate, urllib3's pool as before;
-    - the connection pool is looked up once per (origin, verify, cert) instead of
-      re-parsing the URL into a pool key on every call;
-    - ``cert_verify``'s filesystem checks (the CA bundle exists, is it a directory) run
-      once per pool and TLS setting, not on every https call: the pool keeps the settings
-      it was given, and a bad CA path still fails the first call;
+      less (docs/obs.md). With a proxy or a client certificate, urllib3's pool and
+      requests' own ``cert_verify``, as stock requests has them;
+    - such a pool is looked up once per (origin, verify) instead of re-parsing the URL
+      into a pool key on every call, and its TLS context (the CA bundle found and
+      loaded) is built once per verify setting, not checked on every https call; a bad
+      CA path still fails the first call;
     - the request target is the path as prepared (no proxy);
     - ``build_response`` keeps urllib3's case-insensitive headers instead of copying them
       into a second dict, skips cookie extraction (OBS sets no cookies) and reads the body
@@ -128,12 +128,7 @@ class LeanAdapter(HTTPAdapter):
     def cert_verify(self, conn: Any, url: str, verify: bool | str | None, cert: Any) -> None:
         if isinstance(conn, StdlibPool):
             return  # its TLS context was built from verify when the pool was made
-        setting = (url[:6].lower() == "https:", verify, cert)
-        if getattr(conn, _TLS_SETTING, None) == setting:
-            return  # this pool already carries exactly these settings
-        # Raises OSError for a missing CA bundle or client certificate, as before.
         super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
-        setattr(conn, _TLS_SETTING, setting)
 
     def request_url(self, request: PreparedRequest, proxies: Mapping[str, str] | None) -> str:
         if proxies:
@@ -203,9 +198,6 @@ class ReadResponse(Response):
 
 
 _NO_TIME = timedelta(0)
-
-# The attribute a pool carries once LeanAdapter.cert_verify has configured it.
-_TLS_SETTING = "_obs_janitor_tls_setting"
 
 
 def _read_body(resp: BaseHTTPResponse | WholeResponse, req: PreparedRequest) -> bytes:
