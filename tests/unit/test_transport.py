@@ -380,16 +380,21 @@ def test_a_full_pool_closes_the_connections_it_cannot_keep(
     assert raw.connections == 5
 
 
-def test_a_session_dropped_unclosed_closes_its_sockets(server: Callable[..., RawServer]) -> None:
-    hung_up = threading.Event()
-
-    def reply_then_wait_for_eof(conn: socket.socket) -> None:
+def ok_then_note_hang_up(hung_up: threading.Event) -> Reply:
+    """Answer "ok" on a kept-alive connection, then set ``hung_up`` when the client
+    closes it (within 5 s)."""
+    def reply(conn: socket.socket) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         conn.settimeout(5)
         if conn.recv(1) == b"":
             hung_up.set()
 
-    raw = server(reply_then_wait_for_eof)
+    return reply
+
+
+def test_a_session_dropped_unclosed_closes_its_sockets(server: Callable[..., RawServer]) -> None:
+    hung_up = threading.Event()
+    raw = server(ok_then_note_hang_up(hung_up))
     sender = transport(f"http://127.0.0.1:{raw.port}")
     assert sender.send(get(f"http://127.0.0.1:{raw.port}/k")).content == b"ok"
     del sender
@@ -459,43 +464,43 @@ def test_an_ipv6_endpoint_without_a_port_gets_the_scheme_s_port() -> None:
         assert (connection.host, connection.port) == (url.split("[")[1].split("]")[0], port)
 
 
+def answer_before_the_body(head: bytes) -> Reply:
+    """Answer with ``head`` (and its body) without reading the request's body, then
+    close: the unread body makes the close a reset."""
+    def reply(conn: socket.socket) -> None:
+        conn.sendall(head)
+        time.sleep(0.2)
+        conn.close()
+
+    return reply
+
+
+def large_put(url: str) -> requests.PreparedRequest:
+    body = b"x" * (32 * 1024 * 1024)  # more than the socket buffers hold
+    prepared = requests.PreparedRequest()
+    prepared.method, prepared.url, prepared.body = "PUT", url, body
+    prepared.headers = requests.structures.CaseInsensitiveDict({"Content-Length": str(len(body))})
+    return prepared
+
+
 def test_an_answer_sent_before_the_body_was_read_is_returned(
         server: Callable[..., RawServer]) -> None:
-    def refuse_early(conn: socket.socket) -> None:
-        body = b"<Error><Code>EntityTooLarge</Code></Error>"
-        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
-                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-        time.sleep(0.2)
-        conn.close()  # the unread body makes this a reset
-
-    raw = server(refuse_early)
-    body = b"x" * (32 * 1024 * 1024)  # more than the socket buffers hold
-
-    def prepare() -> requests.PreparedRequest:
-        prepared = requests.PreparedRequest()
-        prepared.method, prepared.url, prepared.body = "PUT", f"http://127.0.0.1:{raw.port}/k", body
-        prepared.headers = requests.structures.CaseInsensitiveDict(
-            {"Content-Length": str(len(body))})
-        return prepared
-
-    response = transport(f"http://127.0.0.1:{raw.port}").send(prepare)
+    error = b"<Error><Code>EntityTooLarge</Code></Error>"
+    raw = server(answer_before_the_body(
+        b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(error), error)))
+    url = f"http://127.0.0.1:{raw.port}"
+    response = transport(url).send(lambda: large_put(url + "/k"))
     assert response.status_code == 400 and b"EntityTooLarge" in response.content
 
 
 def test_a_connection_whose_send_failed_is_never_reused(
         server: Callable[..., RawServer]) -> None:
-    def refuse_early_keeping_alive(conn: socket.socket) -> None:
-        # No Connection: close, yet the body was never read: the connection is spoilt.
-        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-        time.sleep(0.2)
-        conn.close()
-
-    raw = server(refuse_early_keeping_alive)
-    adapter = new_session(pool_size=2).get_adapter(f"http://127.0.0.1:{raw.port}")
-    body = b"x" * (32 * 1024 * 1024)
-    prepared = requests.PreparedRequest()
-    prepared.method, prepared.url, prepared.body = "PUT", f"http://127.0.0.1:{raw.port}/k", body
-    prepared.headers = requests.structures.CaseInsensitiveDict({"Content-Length": str(len(body))})
+    # No Connection: close, yet the body was never read: the connection is spoilt.
+    raw = server(answer_before_the_body(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
+    url = f"http://127.0.0.1:{raw.port}"
+    adapter = new_session(pool_size=2).get_adapter(url)
+    prepared = large_put(url + "/k")
     assert adapter.send(prepared, timeout=5).status_code == 400
     pool = adapter.get_connection_with_tls_context(prepared, True)
     assert isinstance(pool, StdlibPool) and len(pool._idle) == 0
@@ -504,14 +509,7 @@ def test_a_connection_whose_send_failed_is_never_reused(
 def test_pools_are_bounded_and_a_dropped_one_closes_its_sockets(
         server: Callable[..., RawServer]) -> None:
     closed = threading.Event()
-
-    def reply_then_wait_for_eof(conn: socket.socket) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-        conn.settimeout(5)
-        if conn.recv(1) == b"":
-            closed.set()
-
-    first = server(reply_then_wait_for_eof)
+    first = server(ok_then_note_hang_up(closed))
     others = [server(reply_with(["HTTP/1.1 200 OK", "Content-Length: 2"], b"ok"))
               for _ in range(2)]
     session = requests.Session()
