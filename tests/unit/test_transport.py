@@ -197,6 +197,51 @@ def test_the_connection_is_reused_after_a_body_is_read(server: Callable[..., Raw
     assert raw.requests == 3 and len(set(connections)) == 1
 
 
+quickack = pytest.mark.skipif(not hasattr(socket, "TCP_QUICKACK"), reason="Linux's option")
+
+
+@quickack
+def test_every_request_asks_for_a_prompt_ack_on_the_socket_that_carried_it(
+        server: Callable[..., RawServer], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against a server that holds a body back until its headers are acknowledged (RGW's
+    default), a delayed ACK costs 40 ms per response: each response is read in quick-ack
+    mode, asked for again per request because the kernel leaves it."""
+    from handler.obs import connections
+
+    peers: list[tuple[str, int]] = []
+    asked: list[tuple[tuple[str, int], int]] = []
+    real = connections._acknowledge_promptly
+
+    def spy(sock: socket.socket | None) -> None:
+        assert sock is not None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)  # as a kept-alive
+        real(sock)                                                    # exchange leaves it
+        asked.append((sock.getsockname(), sock.getsockopt(socket.IPPROTO_TCP,
+                                                          socket.TCP_QUICKACK)))
+
+    def reply(conn: socket.socket) -> None:
+        peers.append(conn.getpeername())
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+
+    monkeypatch.setattr(connections, "_acknowledge_promptly", spy)
+    raw = server(reply)
+    sender = transport(f"http://127.0.0.1:{raw.port}")
+    for _ in range(3):
+        assert sender.send(get(f"http://127.0.0.1:{raw.port}/k")).content == b"hello"
+    assert [where for where, _ in asked] == peers and len(set(peers)) == 1
+    assert [mode for _, mode in asked] == [1, 1, 1]
+
+
+@quickack
+def test_a_prompt_ack_is_harmless_on_a_closed_or_missing_socket() -> None:
+    from handler.obs.connections import _acknowledge_promptly
+
+    closed = socket.socket()
+    closed.close()
+    _acknowledge_promptly(closed)
+    _acknowledge_promptly(None)
+
+
 # -- timeouts ---------------------------------------------------------------------------
 
 def hang(conn: socket.socket) -> None:
