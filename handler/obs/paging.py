@@ -39,6 +39,21 @@ def _problem(result: GetResult) -> str:
 
 
 
+def _reads_the_same_decoded(page: ListMultipartUploadsResponse) -> bool:
+    """Whether URL-decoding would change none of the page's names.
+
+    Encoding writes every character but letters, digits and ``-._~/`` as ``%XX`` (a space
+    perhaps as ``+``), so an encoded name without ``%`` or ``+`` is the raw name itself,
+    and decoding a raw name without them changes nothing: encoded or raw, such a page
+    means the same keys and the same next marker.
+    """
+    names = [upload.key for upload in page.upload]
+    names += [common.prefix for common in page.commonPrefixs if common.prefix]
+    if page.nextKeyMarker:
+        names.append(page.nextKeyMarker)
+    return not any("%" in name or "+" in name for name in names)
+
+
 def iter_upload_pages(
     client: ObsClient,
     bucket: str,
@@ -62,7 +77,8 @@ def iter_upload_pages(
     as ``a%20b``, so the same page is asked again without encoding-type, which every
     server answers with raw keys, and so is every later listing through this client: the
     client remembers the server's answer (one more request per client on such servers,
-    none on OBS). Keys
+    none on OBS). A page whose names read the same either way is used as it came, not
+    asked again (``_reads_the_same_decoded``). Keys
     with characters XML 1.0 forbids are recovered by the parser (handler/obs/xmlparse.py).
 
     Raises ListingFailedError (a ListingPageError naming the page and the problem) on an
@@ -85,13 +101,14 @@ def iter_upload_pages(
         if ask_url and result.ok and page is not None:
             client.echoes_url_encoding = page.encoding_type == "url"
         if ask_url and result.ok and page is not None and page.encoding_type != "url":
-            ask_url = False
-            result = client.listMultipartUploads(
-                bucket, prefix=prefix, delimiter=delimiter,
-                max_uploads=min(page_size, MAX_PAGE), key_marker=key_marker,
-                upload_id_marker=upload_id_marker, deadline=deadline,
-            )
-            page = result.body
+            ask_url = False  # the rest of the listing is asked raw
+            if not _reads_the_same_decoded(page):
+                result = client.listMultipartUploads(
+                    bucket, prefix=prefix, delimiter=delimiter,
+                    max_uploads=min(page_size, MAX_PAGE), key_marker=key_marker,
+                    upload_id_marker=upload_id_marker, deadline=deadline,
+                )
+                page = result.body
         if not result.ok or page is None:
             after = f" (after key marker {key_marker!r})" if key_marker else ""
             raise ListingPageError(bucket, result, number, after, "listing uploads",

@@ -88,6 +88,57 @@ def test_pager_asks_again_without_encoding_when_the_reply_does_not_echo_it(clien
     assert "a%20b" not in listed
 
 
+UNECHOED = """<?xml version="1.0" encoding="UTF-8"?>
+<ListMultipartUploadsResult><Bucket>vectors</Bucket><IsTruncated>{truncated}</IsTruncated>
+<NextKeyMarker>{marker}</NextKeyMarker><NextUploadIdMarker>U2</NextUploadIdMarker>
+<Upload><Key>plain/a.bin</Key><UploadId>U1</UploadId></Upload>
+<Upload><Key>{key}</Key><UploadId>U2</UploadId></Upload>{common}
+</ListMultipartUploadsResult>"""
+
+
+def unechoed(key: str = "plain/b~c_d-e.bin", marker: str | None = None, common: str = "",
+             truncated: bool = True) -> str:
+    return UNECHOED.format(key=key, marker=key if marker is None else marker,
+                           truncated=str(truncated).lower(),
+                           common=f"<CommonPrefixes><Prefix>{common}</Prefix></CommonPrefixes>"
+                           if common else "")
+
+
+def listing_asked(client: ObsClient, bodies: list[str]) -> tuple[list[str], list[dict[str, list[str]]]]:
+    replies = iter(bodies)
+    with responses.RequestsMock() as mock:
+        mock.add_callback("GET", f"{ENDPOINT}/{BUCKET}",
+                          callback=lambda _r: (200, {}, next(replies)))
+        listed = [u.key for r in iter_upload_pages(client, BUCKET, page_size=2)
+                  for u in r.body.upload]
+        return listed, [query(call.request) for call in mock.calls]
+
+
+def test_a_page_that_reads_the_same_decoded_is_not_asked_again(client: ObsClient) -> None:
+    # No echo, but no name holds "%" or "+": encoded or raw, the keys and the marker are
+    # the same, so the page is used as it came; the rest of the listing is asked raw.
+    listed, asked = listing_asked(client, [unechoed(), unechoed("plain/z.bin", truncated=False)])
+    assert [q.get("encoding-type") for q in asked] == [["url"], None]
+    assert asked[1]["key-marker"] == ["plain/b~c_d-e.bin"]
+    assert listed == ["plain/a.bin", "plain/b~c_d-e.bin", "plain/a.bin", "plain/z.bin"]
+    assert client.echoes_url_encoding is False
+
+
+@pytest.mark.parametrize("page", [
+    unechoed("a%20b"), unechoed("a+b"), unechoed(marker="m%2B"), unechoed(marker="m+"),
+    unechoed(common="dir%2F"), unechoed(common="dir+/"),
+], ids=["key-percent", "key-plus", "marker-percent", "marker-plus", "prefix-percent",
+        "prefix-plus"])
+def test_a_page_with_a_name_that_decoding_would_change_is_asked_again(
+        client: ObsClient, page: str) -> None:
+    # The same page asked raw, then the next page, raw too.
+    raw_again, last = unechoed(), unechoed("plain/z.bin", truncated=False)
+    listed, asked = listing_asked(client, [page, raw_again, last])
+    assert [q.get("encoding-type") for q in asked] == [["url"], None, None]
+    assert "key-marker" not in asked[1] and asked[2]["key-marker"] == ["plain/b~c_d-e.bin"]
+    assert listed == ["plain/a.bin", "plain/b~c_d-e.bin", "plain/a.bin", "plain/z.bin"]
+
+
 ECHOED = """<?xml version="1.0" encoding="UTF-8"?>
 <ListMultipartUploadsResult xmlns="http://obs.myhwclouds.com/doc/2015-06-30/">
 <Bucket>vectors</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>
