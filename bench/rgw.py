@@ -42,6 +42,7 @@ from tools.rgw import (
     RGW_ACCESS_KEY,
     RGW_SECRET_KEY,
     clean_environment,
+    ensure_installed,
     rgw_server,
     tolerate_control_characters,
 )
@@ -309,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     os.environ.pop("AWS_CA_BUNDLE", None)
     started = time.monotonic()
+    ensure_installed(("rclone",), ("rclone",))  # rgw_server installs Ceph's own packages
     compile_project()
     with rgw_server() as rgw:
         log = RequestLog(rgw)

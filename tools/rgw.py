@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
 # Never leave 127.0.0.1; fixed so that tests, the bench and a developer's shell agree.
 RGW_ACCESS_KEY = "rgw-test-access-key"
@@ -404,17 +404,18 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def ensure_installed() -> None:
+def ensure_installed(binaries: Sequence[str] = BINARIES,
+                     packages: Sequence[str] = PACKAGES) -> None:
     """Install the Debian packages if a binary is missing (root only, as on CI)."""
-    missing = [b for b in BINARIES if shutil.which(b) is None]
+    missing = [b for b in binaries if shutil.which(b) is None]
     if not missing:
         return
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         raise RgwError(f"missing {', '.join(missing)}; install the Debian packages "
-                       f"{' '.join(PACKAGES)} (as root: apt-get install {' '.join(PACKAGES)})")
+                       f"{' '.join(packages)} (as root: apt-get install {' '.join(packages)})")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (["apt-get", "update", "-q"],
-                    ["apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES]):
+                    ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]):
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         if done.returncode != 0:
             raise RgwError(f"{' '.join(command)} failed: {done.stderr[-1500:]}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+import tools.rgw as rgw_tool
 from bench.rgw import BEGIN, END, Run, section
 
 
@@ -15,3 +18,20 @@ def test_the_section_shows_both_tools_timed_alike_and_the_janitors_own_sweep_tim
     assert "| 2 | rclone | 2.00 s | n/a | 1,002 | 1.00 | 0 (0) | n/a / 100 |" in text
     assert "| of which sweeping, median | 3.50 (3.50–3.50) s | n/a |" in text
     assert "| wall time janitor / rclone | 2.00× | 1.00× |" in text
+
+
+def test_a_missing_tool_is_named_with_its_package_when_it_cannot_be_installed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rgw_tool.shutil, "which", lambda name: None)
+    monkeypatch.setattr(rgw_tool.os, "geteuid", lambda: 1000)
+    ran: list[object] = []
+    monkeypatch.setattr(rgw_tool.subprocess, "run", lambda *a, **k: ran.append(a))
+    with pytest.raises(rgw_tool.RgwError, match=r"missing rclone; .*apt-get install rclone\)"):
+        rgw_tool.ensure_installed(("rclone",), ("rclone",))
+    assert ran == []
+
+
+def test_a_tool_already_on_the_path_installs_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rgw_tool.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(rgw_tool.subprocess, "run", lambda *a, **k: pytest.fail("ran apt"))
+    rgw_tool.ensure_installed(("rclone",), ("rclone",))
