@@ -79,17 +79,23 @@ def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**env, **(extra or {})}
 
 
-_FORBIDDEN = re.compile(rb"&#x1[bB];|&#27;|\x1b")
-_STAND_IN = "\uf01b"
+# A character reference, or a raw character that XML 1.0 forbids (C0 controls but TAB, LF
+# and CR), or a raw CR (which a parser reads as LF). Each forbidden character C stands in
+# as U+F000 + C (private use) while botocore parses.
+_UNREADABLE = re.compile(rb"&#(x[0-9a-fA-F]+|[0-9]+);|[\x00-\x08\x0b\x0c\x0e-\x1f\r]")
+_STAND_IN_BASE = 0xF000
+_STAND_INS = {chr(_STAND_IN_BASE + code): chr(code) for code in range(0x20)}
 
 
 def tolerate_control_characters(client: Any) -> Any:
-    """Let a boto3 client read replies that name a key with ESC (a witness, dev-only).
+    """Let a boto3 client read replies that name a key with a control character (a
+    witness, dev-only).
 
-    RGW writes it ``&#x1b;``, moto raw; XML 1.0 allows neither and botocore gives up
-    (and retries: each retry of CreateMultipartUpload makes another upload). The
-    character becomes a private-use stand-in before botocore parses; ``witness_key``
-    maps it back. A few lines of their own, not the janitor's parser.
+    RGW writes ESC as ``&#x1b;``, moto raw; XML 1.0 allows neither and botocore gives up
+    (and retries: each retry of CreateMultipartUpload makes another upload). Each such
+    character becomes a private-use stand-in before botocore parses, and a raw CR a
+    reference, so that it stays a CR; ``witness_key`` maps the stand-ins back. A few
+    lines of their own, not the janitor's parser.
     """
     # botocore marks an unreadable 200 as a 500 on before-parse.s3.*; handlers of a
     # more specific event name run before it.
@@ -99,15 +105,30 @@ def tolerate_control_characters(client: Any) -> Any:
 
 
 def witness_key(key: str) -> str:
-    return key.replace(_STAND_IN, "\x1b")
+    return "".join(_STAND_INS.get(char, char) for char in key)
+
+
+def _readable(found: re.Match[bytes]) -> bytes:
+    if found.group(1) is None:  # a raw character
+        code = found.group(0)[0]
+    else:
+        digits = found.group(1)
+        code = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+    if code == 0x0D:
+        return b"&#13;"
+    if code < 0x20 and code not in (0x09, 0x0A):
+        return chr(_STAND_IN_BASE + code).encode()
+    return found.group(0)
 
 
 def _readable_body(response_dict: dict[str, Any], **_: Any) -> None:
     body = response_dict.get("body")
-    if not isinstance(body, bytes) or not _FORBIDDEN.search(body):
+    if not isinstance(body, bytes):
         return
-    body = _FORBIDDEN.sub(_STAND_IN.encode(), body)
-    response_dict["body"] = body
+    readable = _UNREADABLE.sub(_readable, body)
+    if readable == body:
+        return
+    body = response_dict["body"] = readable
     # Readable now, and not an <Error>: it is the 200 the server sent.
     root = ET.fromstring(body)
     if response_dict.get("status_code") == 500 and not root.tag.endswith("Error"):

@@ -19,9 +19,9 @@ from tests.conftest import invoke
 from tests.integration.test_local_server import (
     PART,
     SETTLE_S,
-    SPECIAL,
     boto3_upload,
     in_progress,
+    special_keys,
     timer_event,
 )
 from tests.inventory.pagecheck import read, resolve
@@ -64,7 +64,7 @@ def uploads(server: Target, bucket: str, s3: Any, monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(paging, "MAX_PAGE", 3)
     made = set()
-    for index, key in enumerate(sorted([*SPECIAL, "keep/ mine+1%.bin"])):
+    for index, key in enumerate(sorted([*special_keys(server), "keep/ mine+1%.bin"])):
         made.add((key, boto3_upload(s3, bucket, key, parts=index % 3, size=PART * (index + 1))))
     time.sleep(SETTLE_S)  # past min_age on the server's clock: the verdicts are settled
     return made
