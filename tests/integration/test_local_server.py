@@ -156,6 +156,32 @@ def test_timer_sweep_and_its_dry_run(server: Target, bucket: str, s3: Any, sdk: 
     assert in_progress(s3, bucket) == set()
 
 
+def test_one_object_event_with_a_record_per_special_key(server: Target, bucket: str,
+                                                        s3: Any) -> None:
+    """Each record cleans its own key's orphans and nothing else, whatever the key holds."""
+    keys = special_keys(server)
+    orphans = {key: {boto3_upload(s3, bucket, key, parts=0) for _ in range(2)} for key in keys}
+    siblings = {(key + ".bak", boto3_upload(s3, bucket, key + ".bak", parts=0)) for key in keys}
+    time.sleep(SETTLE_S)
+    event = load_event("obs-trigger-s3.json")
+    template = event["Records"][0]
+    event["Records"] = []
+    for key in keys:
+        record = json.loads(json.dumps(template))
+        record["s3"]["bucket"]["name"] = bucket
+        record["s3"]["object"]["key"] = quote_plus(key, safe="")
+        record["eventTime"] = datetime.now(timezone.utc).isoformat()
+        event["Records"].append(record)
+    reply = invoke(event, context(server, bucket, OBJECT_EVENT_GRACE="2s",
+                                  OBJECT_EVENT_FORCE="true"))
+    assert len(reply["records"]) == len(keys)
+    for key, record in zip(keys, reply["records"], strict=True):
+        assert record["summary"]["aborted"] == 2, (key, record)
+        assert {(e["key"], e["uploadId"]) for e in record["uploads"]
+                if e["outcome"] == "aborted"} == {(key, u) for u in orphans[key]}
+    assert in_progress(s3, bucket) == siblings
+
+
 @pytest.fixture
 def special_uploads(server: Target, bucket: str, s3: Any, monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str], int]:
     """Every special key, some with parts, one kept aside by prefix; pages of 3 uploads.
