@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.run import machine
 from handler.obs import ObsClient
 from tools.rgw import (
     RGW_ACCESS_KEY,
@@ -243,7 +244,8 @@ def section(runs: list[Run], probe: list[str], ceph: str, rclone: str, took: flo
     by_tool = {tool: [r for r in runs if r.tool == tool] for tool in ("janitor", "rclone")}
     lines = [
         BEGIN, "", "## Ceph RGW: the janitor beside rclone", "",
-        f"`python -m bench.rgw` on {time.strftime('%Y-%m-%d')}: {ceph}, {rclone}; "
+        f"`python -m bench.rgw` on {time.strftime('%Y-%m-%d')}: {machine()}; {ceph}, "
+        f"{rclone}; "
         f"a fresh bucket of {runs[0].uploads} stale uploads per run (50 with special keys: "
         "space + % & = # ? ~ 中 é; 75 with one part), tools alternating, "
         f"{len(by_tool['janitor'])} runs each; took {took:.0f} s. The janitor runs its default "

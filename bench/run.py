@@ -471,15 +471,21 @@ def keep_sections(previous: str, new: str) -> str:
     return "\n".join([new.rstrip("\n"), *("\n" + section for section in kept)]) + "\n"
 
 
+def machine() -> str:
+    """The CPU model and the core count, as each section of RESULTS.md names its machine."""
+    cpuinfo = Path("/proc/cpuinfo")
+    models = [line.split(":", 1)[1].strip() for line in
+              (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
+              if line.startswith("model name")]
+    return f"{models[0] if models else platform.processor()}, {os.cpu_count()} cores"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: the smoke run")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args(argv)
     report = Report(QUICK if args.quick else FULL, sdk_python())
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-               platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
     started = time.perf_counter()
     sections = [standin_check, cpu_per_abort, instructions_per_abort, sweep_throughput,
                 memory, package]
@@ -491,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     head = [
         "# Benchmarks", "",
         f"`make bench{' (quick)' if args.quick else ''}` on {time.strftime('%Y-%m-%d')}: "
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"{machine()}, Python {platform.python_version()}; "
         f"{versions(report.sdk)}. bench/run.py took {time.perf_counter() - started:.0f} s.", "",
         "## Targets", "",
         "| target | result | met |", "|---|---|---|",

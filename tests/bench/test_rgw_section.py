@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import tools.rgw as rgw_tool
 from bench.rgw import BEGIN, END, Run, section
+from bench.run import machine
 
 
 def test_the_section_shows_both_tools_timed_alike_and_the_janitors_own_sweep_time() -> None:
@@ -14,6 +17,7 @@ def test_the_section_shows_both_tools_timed_alike_and_the_janitors_own_sweep_tim
     text = section(runs, ["| janitor | 20 | aborted 20 | 0 |"], "ceph 16", "rclone 1.60", 60.0)
     assert text.startswith(BEGIN) and text.endswith(END)
     assert "timed from spawn to exit" in text
+    assert f"on {time.strftime('%Y-%m-%d')}: {machine()}; ceph 16, rclone 1.60;" in text
     assert "| 1 | janitor | 4.00 s | 3.50 s | 2,005 | 2.00 | 0 (0) | 100 / 100 |" in text
     assert "| 2 | rclone | 2.00 s | n/a | 1,002 | 1.00 | 0 (0) | n/a / 100 |" in text
     assert "| of which sweeping, median | 3.50 (3.50–3.50) s | n/a |" in text
