@@ -1,44 +1,60 @@
 """Fan-out chain events: the shards one asynchronous invocation of a run sweeps.
 
 The planner and each link of a chain write these with ``ChainEvent(...).to_event()``, and
-the receiving invocation reads them back with ``read_chain``: one model both ways.
+the receiving invocation reads them back with ``read_chain``, through the schema below
+(pydantic-core, as handler/events/timer.py explains; the model it stands for is in
+tests/support/timer_models.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import core_schema as cs
 
-from handler.events.errors import validate
-from handler.events.timer import Cursor, SweepSettings
+from handler.events.errors import validate_with
+from handler.events.schemas import after, field, nested, validator
+from handler.events.timer import CURSOR_FIELDS, SETTINGS_SCHEMA, Cursor, SweepSettings
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Task(Cursor):
     """A shard: sweep from the cursor on (``plan``: list its folders instead, and queue
     them as shards)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
-
     plan: bool = False
 
 
-class ChainEvent(BaseModel):
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChainEvent:
     """One link of a chain: run ``run_id``, chain number, position in it, what is left."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
-
-    run_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
-    chain: int = Field(ge=0, le=1000, strict=True)
-    seq: int = Field(ge=0, le=1_000_000, strict=True)
-    tasks: list[Task] = Field(min_length=1, max_length=10_000)
+    run_id: str
+    chain: int
+    seq: int
+    tasks: list[Task]
     settings: SweepSettings
 
     def to_event(self) -> dict[str, Any]:
-        """The event that carries this link, as the next invocation receives it."""
-        return {"fanout": self.model_dump(exclude_defaults=True, exclude={"settings"})
-                | {"settings": self.settings.model_dump()}}
+        """The event that carries this link, as the next invocation receives it: the
+        tasks without their default fields, the settings whole."""
+        return {"fanout": {"run_id": self.run_id, "chain": self.chain, "seq": self.seq,
+                           "tasks": [task.to_dict(skip_defaults=True) for task in self.tasks],
+                           "settings": self.settings.to_dict()}}
+
+
+_TASK_SCHEMA = nested("Task", after(lambda fields: Task(**fields), cs.typed_dict_schema(
+    {**CURSOR_FIELDS, "plan": field(cs.bool_schema(), False)}, extra_behavior="forbid")))
+_CHAIN = validator(after(lambda fields: ChainEvent(**fields), cs.typed_dict_schema({
+    "run_id": field(cs.str_schema(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")),
+    "chain": field(cs.int_schema(strict=True, ge=0, le=1000)),
+    "seq": field(cs.int_schema(strict=True, ge=0, le=1_000_000)),
+    "tasks": field(cs.list_schema(_TASK_SCHEMA, min_length=1, max_length=10_000)),
+    "settings": field(nested("SweepSettings", SETTINGS_SCHEMA)),
+}, extra_behavior="forbid")), "ChainEvent")
 
 
 def read_chain(data: Any) -> ChainEvent:
-    return validate(ChainEvent, data, "fanout")
+    chain: ChainEvent = validate_with(_CHAIN.validate_python, data, "fanout")
+    return chain

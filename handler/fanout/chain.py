@@ -71,7 +71,7 @@ def _sweep_tasks(sweeper: Sweeper, event: ChainEvent, tasks: list[Task],
                 continue
             resume = sweeper.run(task, pool)
             if resume is not None:
-                tasks[0] = Task(**resume.model_dump())
+                tasks[0] = Task(**resume.to_dict())
                 break
             tasks.pop(0)
             done += 1

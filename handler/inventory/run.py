@@ -18,7 +18,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from handler.events.errors import InvalidEvent
-from handler.events.timer import Continuation, Cursor
+from handler.events.timer import Continuation, Cursor, continuation_of
 from handler.inventory.aggregate import Inventory, UploadFacts
 from handler.inventory.lifecycle_rules import AbortRule, BucketLifecycle
 from handler.obs.errors import ObsError, ObsTransportError
@@ -300,8 +300,7 @@ def run_inventory(invocation: Invocation, settings: SweepSettings,
     report = inventory.to_dict()
     next_step = None
     if resume is not None:
-        next_step = Continuation(**resume.model_dump(exclude={"delimiter"}), settings=settings,
-                                 inventory=dict(report)).model_dump(exclude={"delimiter"})
+        next_step = continuation_of(resume, settings, inventory=dict(report))
     reply: Reply = {"mode": "inventory", "inventory": report, "errors": counter.errors,
                     "continuation": next_step}
     if next_step is None and invocation.settings.report_bucket:

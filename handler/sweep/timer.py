@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handler.events.errors import validate
 from handler.events.timer import (
     Continuation,
     Cursor,
-    TimerEvent,
+    continuation_of,
     read_continuation,
+    read_timer_event,
     read_user_event,
     timer_settings,
 )
@@ -54,7 +54,7 @@ def sweeper_for(invocation: Invocation, settings: SweepSettings, buckets: set[st
 
 
 def handle_timer(invocation: Invocation, event: Timer) -> Reply:
-    timer = validate(TimerEvent, event.event, "timer event")
+    timer = read_timer_event(event.event)
     settings, continuation = timer_settings(timer, invocation.settings.sweep_defaults,
                                             invocation.settings.sweep_origins)
     if continuation is None:
@@ -110,8 +110,7 @@ def run_timer_sweep(invocation: Invocation, settings: SweepSettings,
                 break
     next_step = None
     if resume is not None:
-        next_step = Continuation(**resume.model_dump(exclude={"delimiter"}),
-                                 settings=settings).model_dump(exclude={"delimiter"})
+        next_step = continuation_of(resume, settings)
     invocation.log.decision("sweep_done", continuation=next_step is not None,
                             targets_left=targets_left)
     return dict(sweeper.report.to_dict(next_step))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from handler.events.timer import SweepSettings
+from handler.events.timer import read_settings
 from tools.package import SHIM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +64,7 @@ def test_both_services_deploy_the_same_function(template: dict[str, Any]) -> Non
 
 def test_timer_user_event_is_valid_sweep_settings(template: dict[str, Any]) -> None:
     timer = template["services"]["janitor"]["props"]["trigger"]["eventData"]
-    settings = SweepSettings.model_validate(json.loads(timer["userEvent"]))
+    settings = read_settings(json.loads(timer["userEvent"]))
     assert settings.buckets == [template["vars"]["bucket"]]
     allowed = function(template)["environmentVariables"]["ALLOWED_BUCKETS"]
     assert allowed == "${vars.bucket}"

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import pytest
 
-from handler.events.timer import SweepSettings
+from handler.events.timer import read_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM = ROOT / "deploy" / "terraform"
@@ -189,5 +189,5 @@ def test_default_sweep_settings_validate() -> None:
     for line in body[1].strip().splitlines():
         key, _, value = line.partition("=")
         settings[key.strip()] = json.loads(value.strip())
-    parsed = SweepSettings.model_validate({"buckets": ["examplebucket"], **settings})
+    parsed = read_settings({"buckets": ["examplebucket"], **settings})
     assert parsed.dry_run is True  # a first deployment reports, it does not abort
