@@ -1,9 +1,9 @@
 """Fan-out chain events: the shards one asynchronous invocation of a run sweeps.
 
 The planner and each link of a chain write these with ``ChainEvent(...).to_event()``, and
-the receiving invocation reads them back with ``read_chain``, through the schema below
-(pydantic-core, as handler/events/timer.py explains; the model it stands for is in
-tests/support/timer_models.py).
+the receiving invocation reads them back with ``read_chain``, through the schema below,
+which also checks what ``to_event`` writes (pydantic-core, as handler/events/timer.py
+explains; the model it stands for is in tests/support/timer_models.py).
 """
 
 from __future__ import annotations
@@ -38,10 +38,17 @@ class ChainEvent:
 
     def to_event(self) -> dict[str, Any]:
         """The event that carries this link, as the next invocation receives it: the
-        tasks without their default fields, the settings whole."""
-        return {"fanout": {"run_id": self.run_id, "chain": self.chain, "seq": self.seq,
-                           "tasks": [task.to_dict(skip_defaults=True) for task in self.tasks],
-                           "settings": self.settings.to_dict()}}
+        tasks without their default fields, the settings whole.
+
+        Checked by the schema ``read_chain`` reads it with: a link the next invocation
+        would refuse (more than 10,000 tasks, a prefix or marker too long) raises
+        ValidationError here, in the sender, instead of being dispatched and lost.
+        """
+        link = {"run_id": self.run_id, "chain": self.chain, "seq": self.seq,
+                "tasks": [task.to_dict(skip_defaults=True) for task in self.tasks],
+                "settings": self.settings.to_dict()}
+        _CHAIN.validate_python(link)
+        return {"fanout": link}
 
 
 _TASK_SCHEMA = nested("Task", after(lambda fields: Task(**fields), cs.typed_dict_schema(

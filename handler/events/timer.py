@@ -2,8 +2,8 @@
 
 ``SweepSettings`` is what a sweep does; ``Cursor`` is one place in one listing (the only
 resume-point type); a ``Continuation`` (cursor + settings) is what a sweep hands back when
-its time runs out, read on resume by the same schema whose fields ``continuation_of``
-writes.
+its time runs out: ``continuation_of`` writes it and checks it with the very schema that
+reads it on resume.
 
 Validated by pydantic's validation core with the schemas below, not through
 ``BaseModel``s: pydantic's Python layer (``BaseModel``, schema generation, annotated-types,
@@ -118,14 +118,18 @@ class TimerEvent:
 def continuation_of(cursor: Cursor, settings: SweepSettings,
                     inventory: dict[str, Any] | None = None) -> dict[str, Any]:
     """The continuation a reply hands back: where to resume, and under which settings.
-    Its bucket and prefix are the settings' own, as ``read_continuation`` requires."""
-    if cursor.bucket not in settings.buckets or cursor.prefix not in settings.prefixes:
-        raise ValueError("a continuation's bucket and prefix come from its settings")
+
+    Checked by the schema that reads it on resume, so that what a sweep hands back is
+    what its next invocation accepts (a marker longer than a listing may carry raises
+    ValidationError here, not a refusal in the next invocation).
+    """
     # A Cursor's own fields only (a fan-out Task is one too), and no delimiter: direct
     # sweeps and inventories, the two that hand back continuations, list without one.
-    return {"bucket": cursor.bucket, "prefix": cursor.prefix, "key_marker": cursor.key_marker,
-            "upload_id_marker": cursor.upload_id_marker, "settings": settings.to_dict(),
-            "inventory": inventory}
+    written = {"bucket": cursor.bucket, "prefix": cursor.prefix,
+               "key_marker": cursor.key_marker, "upload_id_marker": cursor.upload_id_marker,
+               "settings": settings.to_dict(), "inventory": inventory}
+    _CONTINUATION.validate_python(written)
+    return written
 
 
 # -- the schemas ----------------------------------------------------------------------

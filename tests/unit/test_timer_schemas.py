@@ -4,6 +4,7 @@ values, same error text, for every input; and what they write, field for field."
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -77,6 +78,11 @@ any_settings = st.one_of(setting_items, near_valid_settings, well_formed_setting
                          well_formed_settings)
 
 
+def same_text(ours: Any, theirs: Any) -> bool:
+    """Equal as JSON text: key order counts, and so does True against 1."""
+    return json.dumps(ours) == json.dumps(theirs)
+
+
 def verdict(read: Any, data: Any) -> tuple[str, Any]:
     try:
         return "valid", read(data)
@@ -113,7 +119,7 @@ def test_settings_read_as_the_model_read_them(data: dict[str, Any]) -> None:
     theirs = settings_verdict(oracle.SweepSettings.model_validate, data)
     assert ours[0] == theirs[0], (ours, theirs)
     if ours[0] == "valid":
-        assert ours[1].to_dict() == theirs[1].model_dump()
+        assert same_text(ours[1].to_dict(), theirs[1].model_dump())
         assert ours[1].age == oracle_age(theirs[1])
     else:
         assert ours[1] == theirs[1]
@@ -173,8 +179,8 @@ def test_continuations_read_as_the_model_read_them(data: dict[str, Any]) -> None
         mine, model = both
         assert {name: getattr(mine, name) for name in CURSOR_NAMES} == \
             model.model_dump(include=set(CURSOR_NAMES))
-        assert mine.settings.to_dict() == model.settings.model_dump()
-        assert mine.inventory == model.inventory
+        assert same_text(mine.settings.to_dict(), model.settings.model_dump())
+        assert same_text(mine.inventory, model.inventory)
 
 
 @settings(max_examples=300, deadline=None)
@@ -192,6 +198,12 @@ def test_timer_events_read_as_the_model_read_them(data: dict[str, Any]) -> None:
 task_items = st.builds(lambda cursor, plan: {**cursor, **plan}, st.one_of(
     cursor_items, near_valid_cursors, well_formed_cursors, well_formed_cursors),
     st.dictionaries(st.just("plan"), mostly(st.booleans()), max_size=1))
+well_formed_tasks = st.builds(lambda cursor, plan: {**cursor, **plan}, well_formed_cursors,
+                              st.dictionaries(st.just("plan"), mostly(st.booleans()),
+                                              max_size=1))
+chain_settings = mostly(st.sampled_from([VALID_SETTINGS, {
+    "buckets": ["examplebucket", "other-bucket"], "min_age": "2s", "force": True,
+    "mode": "fanout", "concurrency": 8, "prefixes": ["", "logs/"]}]), well_formed_settings)
 chains = st.builds(
     lambda head, tasks, settings_data, extra: {
         **head, **({"tasks": tasks} if tasks != "absent" else {}),
@@ -199,9 +211,9 @@ chains = st.builds(
     st.fixed_dictionaries({"run_id": mostly(st.sampled_from(["run-1", "0af3"]),
                                             st.sampled_from(["", "a b", "x" * 65, 7])),
                            "chain": limited(0, 1000), "seq": limited(0, 1_000_000)}),
-    mostly(st.lists(mostly(task_items), min_size=1, max_size=3),
+    mostly(st.lists(mostly(well_formed_tasks, task_items), min_size=1, max_size=3),
            st.one_of(st.just("absent"), st.just([]), scalars)),
-    mostly(well_formed_settings, st.one_of(st.none(), any_settings)),
+    mostly(chain_settings, st.one_of(st.none(), any_settings)),
     st.dictionaries(st.sampled_from(["unknown"]), scalars, max_size=1),
 )
 
@@ -218,33 +230,60 @@ def test_chain_events_read_and_write_as_the_model_did(data: dict[str, Any]) -> N
     both = judged_alike(read_chain, oracle.ChainEvent, data, "fanout")
     if both is not None:
         mine, model = both
-        assert mine.to_event() == model_event(model)
+        assert same_text(mine.to_event(), model_event(model))
         assert read_chain(mine.to_event()["fanout"]) == mine
 
 
-@pytest.mark.parametrize("cursor", [
-    Cursor(bucket="examplebucket"),
-    Cursor(bucket="examplebucket", prefix="logs/", key_marker="k+1%", upload_id_marker="u1"),
-    Cursor(bucket="examplebucket", prefix="logs/", delimiter="/"),
-    Task(bucket="examplebucket", prefix="logs/", key_marker="k", plan=True),
+@pytest.mark.parametrize("place", [
+    {"bucket": "examplebucket"},
+    {"bucket": "examplebucket", "prefix": "logs/", "key_marker": "k+1%", "upload_id_marker": "u1"},
+    {"bucket": "examplebucket", "prefix": "logs/", "delimiter": "/"},
+    {"bucket": "examplebucket", "prefix": "logs/", "key_marker": "k", "plan": True},
 ])
-def test_a_continuation_is_written_as_the_model_wrote_it(cursor: Cursor) -> None:
-    chosen = read_settings({"buckets": ["examplebucket"], "prefixes": ["", "logs/"],
-                            "min_age": "2h"})
-    model_settings = oracle.SweepSettings.model_validate(chosen.to_dict())
-    fields = {k: v for k, v in cursor.to_dict().items() if k in CURSOR_NAMES}
-    written = oracle.Continuation(**{k: v for k, v in fields.items() if k != "delimiter"},
-                                  settings=model_settings, inventory={"count": 3})
-    assert continuation_of(cursor, chosen, {"count": 3}) == \
-        written.model_dump(exclude={"delimiter"})
-    assert read_continuation(continuation_of(cursor, chosen)).after(None, None) == \
-        read_continuation(continuation_of(cursor.after(None, None), chosen))
+def test_a_continuation_is_written_as_the_model_wrote_it_and_reads_back(
+        place: dict[str, Any]) -> None:
+    chosen = {"buckets": ["examplebucket"], "prefixes": ["", "logs/"], "min_age": "2h"}
+    cursor = (Task if "plan" in place else Cursor)(**place)
+    own = {k: v for k, v in place.items() if k not in ("delimiter", "plan")}
+    model = oracle.Continuation(**own, settings=oracle.SweepSettings(**chosen),
+                                inventory={"count": 3})
+    written = continuation_of(cursor, read_settings(chosen), {"count": 3})
+    assert same_text(written, model.model_dump(exclude={"delimiter"}))
+    resumed = read_continuation(written)
+    assert resumed.to_dict(skip_defaults=True) == \
+        {k: v for k, v in own.items()} | {"settings": resumed.settings, "inventory": {"count": 3}}
+    assert resumed.settings == read_settings(chosen)
 
 
-def test_a_continuation_outside_its_settings_is_not_written() -> None:
+@pytest.mark.parametrize(("place", "problem"), [
+    ({"bucket": "otherbucket"}, "bucket and prefix must be among the settings'"),
+    ({"bucket": "examplebucket", "prefix": "elsewhere/"}, "bucket and prefix must be among"),
+    ({"bucket": "examplebucket", "upload_id_marker": "u" * 257},
+     "upload_id_marker: String should have at most 256 characters"),
+    ({"bucket": "examplebucket", "key_marker": "k" * 1025},
+     "key_marker: String should have at most 1024 characters"),
+])
+def test_a_continuation_the_next_invocation_would_refuse_is_not_written(
+        place: dict[str, Any], problem: str) -> None:
+    from pydantic_core import ValidationError
+
     chosen = read_settings({"buckets": ["examplebucket"], "min_age": "2h"})
-    with pytest.raises(ValueError, match="come from its settings"):
-        continuation_of(Cursor(bucket="otherbucket"), chosen)
+    with pytest.raises(ValidationError) as raised:
+        continuation_of(Cursor(**place), chosen)
+    assert problem in describe(raised.value, "continuation")
+
+
+def test_a_chain_the_next_invocation_would_refuse_is_not_written() -> None:
+    from pydantic_core import ValidationError
+
+    chosen = read_settings(VALID_SETTINGS)
+    too_long = Task(bucket="examplebucket", prefix="p" * 1025)
+    for tasks, problem in (([too_long], "tasks.0.prefix: String should have at most 1024"),
+                           ([Task(bucket="examplebucket")] * 10_001,
+                            "tasks: List should have at most 10000 items")):
+        with pytest.raises(ValidationError) as raised:
+            ChainEvent(run_id="r", chain=0, seq=0, tasks=tasks, settings=chosen).to_event()
+        assert problem in describe(raised.value, "fanout")
 
 
 def test_the_values_are_frozen_and_compare_by_value() -> None:
@@ -257,3 +296,77 @@ def test_the_values_are_frozen_and_compare_by_value() -> None:
                                         upload_id_marker="u")
     chain = ChainEvent(run_id="r", chain=0, seq=0, tasks=[task], settings=chosen)
     assert chain.to_event()["fanout"]["tasks"] == [{"bucket": "examplebucket", "plan": True}]
+
+
+def _names(count: int) -> list[str]:
+    return [f"bucket-{n:05d}" for n in range(count)]
+
+
+# Every bound of every field, at the bound and one past it: a bound moved in the schema
+# moves a verdict away from the model's.
+SETTINGS_BOUNDS: list[tuple[str, Any, Any]] = [
+    ("buckets", _names(100), _names(101)),
+    ("buckets", _names(1), []),
+    ("prefixes", [f"p{n}/" for n in range(100)], [f"p{n}/" for n in range(101)]),
+    ("prefixes", ["p" * 1024], ["p" * 1025]),
+    ("exclude_prefixes", [f"p{n}/" for n in range(100)], [f"p{n}/" for n in range(101)]),
+    ("exclude_prefixes", ["p" * 1024], ["p" * 1025]),
+    ("min_age", "2h" + " " * 38, "2h" + " " * 39),
+    ("min_age", "3650d", "3651d"),
+    ("max_aborts", 10_000_000, 10_000_001),
+    ("max_aborts", 0, -1),
+    ("concurrency", 64, 65),
+    ("concurrency", 1, 0),
+    ("initiator", "i" * 256, "i" * 257),
+    ("max_consecutive_failures", 10_000, 10_001),
+    ("max_consecutive_failures", 1, 0),
+    ("shards", [f"s{n}/" for n in range(10_000)], [f"s{n}/" for n in range(10_001)]),
+    ("max_in_flight", 100, 101),
+    ("max_in_flight", 1, 0),
+]
+PLACE_BOUNDS: list[tuple[str, Any, Any]] = [
+    ("key_marker", "k" * 1024, "k" * 1025),
+    ("upload_id_marker", "u" * 256, "u" * 257),
+    ("delimiter", "/", "//"),
+]
+CHAIN_BOUNDS: list[tuple[str, Any, Any]] = [
+    ("run_id", "r" * 64, "r" * 65),
+    ("run_id", "r", ""),
+    ("chain", 1000, 1001),
+    ("chain", 0, -1),
+    ("seq", 1_000_000, 1_000_001),
+    ("seq", 0, -1),
+    ("tasks", [{"bucket": "examplebucket"}] * 10_000, [{"bucket": "examplebucket"}] * 10_001),
+    ("tasks", [{"bucket": "examplebucket"}], []),
+    ("tasks", [{"bucket": "examplebucket", "prefix": "p" * 1024}],
+     [{"bucket": "examplebucket", "prefix": "p" * 1025}]),
+]
+
+
+@pytest.mark.parametrize(("name", "at", "past"), SETTINGS_BOUNDS,
+                         ids=[f"{row[0]}-{n}" for n, row in enumerate(SETTINGS_BOUNDS)])
+def test_settings_bounds_are_the_models(name: str, at: Any, past: Any) -> None:
+    for value, expected in ((at, "valid"), (past, "invalid")):
+        data = {**VALID_SETTINGS, "buckets": ["examplebucket"], name: value}
+        ours = settings_verdict(read_settings, data)
+        assert ours[0] == settings_verdict(oracle.SweepSettings.model_validate, data)[0]
+        assert ours[0] == expected, (name, ours)
+
+
+@pytest.mark.parametrize(("name", "at", "past"), PLACE_BOUNDS,
+                         ids=[f"{row[0]}-{n}" for n, row in enumerate(PLACE_BOUNDS)])
+def test_continuation_bounds_are_the_models(name: str, at: Any, past: Any) -> None:
+    for value, expected in ((at, "valid"), (past, "invalid")):
+        data = {"bucket": "examplebucket", name: value, "settings": VALID_SETTINGS}
+        judged_alike(read_continuation, oracle.Continuation, data, "continuation")
+        assert verdict(read_continuation, data)[0] == expected
+
+
+@pytest.mark.parametrize(("name", "at", "past"), CHAIN_BOUNDS,
+                         ids=[f"{row[0]}-{n}" for n, row in enumerate(CHAIN_BOUNDS)])
+def test_chain_bounds_are_the_models(name: str, at: Any, past: Any) -> None:
+    for value, expected in ((at, "valid"), (past, "invalid")):
+        data = {"run_id": "r", "chain": 0, "seq": 0, "tasks": [{"bucket": "examplebucket"}],
+                "settings": VALID_SETTINGS, name: value}
+        judged_alike(read_chain, oracle.ChainEvent, data, "fanout")
+        assert verdict(read_chain, data)[0] == expected
