@@ -42,10 +42,10 @@ def _problem(result: GetResult) -> str:
 def _reads_the_same_decoded(page: ListMultipartUploadsResponse) -> bool:
     """Whether URL-decoding would change none of the page's names.
 
-    Encoding writes every character but letters, digits and ``-._~/`` as ``%XX`` (a space
-    perhaps as ``+``), so an encoded name without ``%`` or ``+`` is the raw name itself,
-    and decoding a raw name without them changes nothing: encoded or raw, such a page
-    means the same keys and the same next marker.
+    Whatever characters a server chooses to encode, URL-encoding changes a character only
+    by writing it as ``%XX`` (a space perhaps as ``+``), so an encoded name without ``%``
+    or ``+`` is the raw name itself, and decoding a raw name without them changes nothing:
+    encoded or raw, such a page means the same keys and the same next marker.
     """
     names = [upload.key for upload in page.upload]
     names += [common.prefix for common in page.commonPrefixs if common.prefix]

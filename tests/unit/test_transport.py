@@ -19,7 +19,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
@@ -206,30 +206,32 @@ def test_every_request_asks_for_a_prompt_ack_on_the_socket_that_carried_it(
     """Against a server that holds a body back until its headers are acknowledged (RGW's
     default), a delayed ACK costs 40 ms per response: each response is read in quick-ack
     mode, asked for again per request because the kernel leaves it."""
-    from handler.obs import connections
+    import http.client
 
     peers: list[tuple[str, int]] = []
-    asked: list[tuple[tuple[str, int], int]] = []
-    real = connections._acknowledge_promptly
+    at_read: list[tuple[tuple[str, int], int]] = []
+    read_response = http.client.HTTPConnection.getresponse
 
-    def spy(sock: socket.socket | None) -> None:
-        assert sock is not None
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)  # as a kept-alive
-        real(sock)                                                    # exchange leaves it
-        asked.append((sock.getsockname(), sock.getsockopt(socket.IPPROTO_TCP,
-                                                          socket.TCP_QUICKACK)))
+    def reading(self: http.client.HTTPConnection) -> http.client.HTTPResponse:
+        # The mode as the response is about to be read; then left, as the kernel leaves
+        # it after an exchange, so that the next request must ask for it again.
+        sock = self.sock
+        at_read.append((sock.getsockname(), sock.getsockopt(socket.IPPROTO_TCP,
+                                                            socket.TCP_QUICKACK)))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
+        return read_response(self)
 
     def reply(conn: socket.socket) -> None:
         peers.append(conn.getpeername())
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
 
-    monkeypatch.setattr(connections, "_acknowledge_promptly", spy)
+    monkeypatch.setattr(http.client.HTTPConnection, "getresponse", reading)
     raw = server(reply)
     sender = transport(f"http://127.0.0.1:{raw.port}")
     for _ in range(3):
         assert sender.send(get(f"http://127.0.0.1:{raw.port}/k")).content == b"hello"
-    assert [where for where, _ in asked] == peers and len(set(peers)) == 1
-    assert [mode for _, mode in asked] == [1, 1, 1]
+    assert [where for where, _ in at_read] == peers and len(set(peers)) == 1
+    assert [mode for _, mode in at_read] == [1, 1, 1]
 
 
 @quickack
@@ -240,6 +242,32 @@ def test_a_prompt_ack_is_harmless_on_a_closed_or_missing_socket() -> None:
     closed.close()
     _acknowledge_promptly(closed)
     _acknowledge_promptly(None)
+
+
+def test_without_quick_ack_in_the_kernel_requests_go_as_before(
+        server: Callable[..., RawServer], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the platform has no TCP_QUICKACK (not Linux), nothing is set and nothing
+    fails."""
+    from handler.obs import connections
+
+    monkeypatch.setattr(connections, "_TCP_QUICKACK", None)
+    touched: list[tuple[Any, ...]] = []
+    set_option = socket.socket.setsockopt
+
+    def setting(self: socket.socket, *option: Any) -> None:
+        if option[:2] == (socket.IPPROTO_TCP, getattr(socket, "TCP_QUICKACK", -1)):
+            touched.append(option)
+        set_option(self, *option)
+
+    monkeypatch.setattr(socket.socket, "setsockopt", setting)
+
+    def reply(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+
+    raw = server(reply)
+    assert transport(f"http://127.0.0.1:{raw.port}").send(
+        get(f"http://127.0.0.1:{raw.port}/k")).content == b"hello"
+    assert touched == []
 
 
 # -- timeouts ---------------------------------------------------------------------------
