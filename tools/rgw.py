@@ -80,9 +80,10 @@ def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 # A character reference, or a raw character that XML 1.0 forbids (C0 controls but TAB, LF
-# and CR), or a raw CR (which a parser reads as LF). Each forbidden character C stands in
-# as U+F000 + C (private use) while botocore parses.
-_UNREADABLE = re.compile(rb"&#(x[0-9a-fA-F]+|[0-9]+);|[\x00-\x08\x0b\x0c\x0e-\x1f\r]")
+# and CR). Each forbidden character C stands in as U+F000 + C (private use) while
+# botocore parses. A raw CR in text, which a parser reads as LF, becomes a reference.
+_UNREADABLE = re.compile(rb"&#(x[0-9a-fA-F]+|[0-9]+);|[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_TEXT = re.compile(rb">[^<]*<")
 _STAND_IN_BASE = 0xF000
 _STAND_INS = {chr(_STAND_IN_BASE + code): chr(code) for code in range(0x20)}
 
@@ -111,21 +112,26 @@ def witness_key(key: str) -> str:
 def _readable(found: re.Match[bytes]) -> bytes:
     if found.group(1) is None:  # a raw character
         code = found.group(0)[0]
-    else:
+    else:  # XML writes a hexadecimal reference with a lowercase x only
         digits = found.group(1)
-        code = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
-    if code == 0x0D:
-        return b"&#13;"
-    if code < 0x20 and code not in (0x09, 0x0A):
+        code = int(digits[1:], 16) if digits.startswith(b"x") else int(digits)
+    if code < 0x20 and code not in (0x09, 0x0A, 0x0D):
         return chr(_STAND_IN_BASE + code).encode()
     return found.group(0)
+
+
+def _keep_cr(text: re.Match[bytes]) -> bytes:
+    # Only in text that is more than line ends between elements: outside the root
+    # element a reference is not allowed, and there a CR means nothing.
+    span = text.group(0)
+    return span if not span[1:-1].strip() else span.replace(b"\r", b"&#13;")
 
 
 def _readable_body(response_dict: dict[str, Any], **_: Any) -> None:
     body = response_dict.get("body")
     if not isinstance(body, bytes):
         return
-    readable = _UNREADABLE.sub(_readable, body)
+    readable = _TEXT.sub(_keep_cr, _UNREADABLE.sub(_readable, body))
     if readable == body:
         return
     body = response_dict["body"] = readable

@@ -262,7 +262,7 @@ def test_demo_runs_and_ends_with_the_expected_listing() -> None:
 
 def test_a_v2_signature_with_four_slashes_reaches_the_s3_backend(_moto: Any) -> None:
     """moto reads the Authorization header as a SigV4 scope; a V2 signature with exactly
-    four '/' in its base64 used to route to no backend (a 500 in about 1 of 1,200
+    four '/' in its base64 used to route to no backend (a 500 in about 1 of 1,500
     requests). tools/localobs.py serves S3 whatever the header looks like."""
     import urllib.request
 

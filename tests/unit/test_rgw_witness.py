@@ -50,6 +50,12 @@ def test_a_readable_reply_is_left_as_it_came() -> None:
     assert response == {"body": body, "status_code": 500}
 
 
+def test_line_ends_between_elements_are_left_alone() -> None:
+    body = (b'<?xml version="1.0" encoding="UTF-8"?>\r\n<ListMultipartUploadsResult>\r\n'
+            b"<Upload><Key>cr\rx</Key></Upload>\r\n</ListMultipartUploadsResult>")
+    assert read_keys(body)[0] == ["cr\rx"]
+
+
 def test_an_error_reply_keeps_its_status() -> None:
     body = b"<Error><Code>InternalError</Code><Key>k&#x01;</Key></Error>"
     assert read_keys(body, 500) == (["k\x01"], 500)
