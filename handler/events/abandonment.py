@@ -18,10 +18,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic_core import SchemaValidator
 from pydantic_core import core_schema as cs
 
 from handler.events.errors import InvalidEvent, kind_of, validate_with
+from handler.events.schemas import validator
 
 # A batch is at most this many uploads, however it is wrapped (APIG, SMN records, ...):
 # one invocation must finish within its timeout and reply within 6 MB.
@@ -124,10 +124,7 @@ ABANDONED_UPLOAD_SCHEMA = cs.typed_dict_schema(
     },
     extra_behavior="ignore",
 )
-# The validator's own config, as pydantic passes a model's: hide_input_in_errors inside
-# the schema would leave the input in str(ValidationError).
-_VALIDATOR = SchemaValidator(ABANDONED_UPLOAD_SCHEMA,
-                             cs.CoreConfig(title="upload", hide_input_in_errors=True))
+_VALIDATOR = validator(ABANDONED_UPLOAD_SCHEMA, "upload")
 
 
 def parse_upload(item: Any, *, relaxed_upload_id: bool) -> AbandonedUpload:

@@ -72,7 +72,7 @@ class SweepSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, as a continuation or a chain event carries the settings."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return _fields_of_dataclass(self, skip_defaults=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -149,10 +149,6 @@ def _fields_of_dataclass(item: Any, *, skip_defaults: bool) -> dict[str, Any]:
     return values
 
 
-def _nullable(schema: cs.CoreSchema) -> cs.CoreSchema:
-    return cs.nullable_schema(schema)
-
-
 def _strict_int(ge: int, le: int) -> cs.CoreSchema:
     return cs.int_schema(strict=True, ge=ge, le=le)
 
@@ -194,15 +190,15 @@ _SETTINGS_FIELDS: dict[str, cs.TypedDictField] = {
     "min_age": field(after(_duration, cs.str_schema(strict=True, max_length=40)), "24h"),
     "force": field(_STRICT_BOOL, False),
     "dry_run": field(_STRICT_BOOL, False),
-    "max_aborts": field(_nullable(_strict_int(0, 10_000_000)), None),
+    "max_aborts": field(cs.nullable_schema(_strict_int(0, 10_000_000)), None),
     "concurrency": field(_strict_int(1, 64), 32),
-    "initiator": field(_nullable(cs.str_schema(strict=True, max_length=256)), None),
+    "initiator": field(cs.nullable_schema(cs.str_schema(strict=True, max_length=256)), None),
     "check_activity": field(_STRICT_BOOL, True),
     "verify_aborts": field(_STRICT_BOOL, True),
     "verify_mode": field(cs.literal_schema(["listing", "parts"]), "listing"),
     "max_consecutive_failures": field(_strict_int(1, 10_000), 10),
     "mode": field(cs.literal_schema(["direct", "fanout", "inventory"]), "direct"),
-    "shards": field(_nullable(_str_list(max_length=10_000)), None),
+    "shards": field(cs.nullable_schema(_str_list(max_length=10_000)), None),
     "max_in_flight": field(_strict_int(1, 100), 10),
 }
 SETTINGS_SCHEMA = after(
@@ -212,9 +208,9 @@ SETTINGS_SCHEMA = after(
 CURSOR_FIELDS: dict[str, cs.TypedDictField] = {
     "bucket": field(after(check_bucket_name, cs.str_schema())),
     "prefix": field(cs.str_schema(max_length=MAX_PREFIX_LENGTH), ""),
-    "key_marker": field(_nullable(cs.str_schema(max_length=1024)), None),
-    "upload_id_marker": field(_nullable(cs.str_schema(max_length=256)), None),
-    "delimiter": field(_nullable(cs.str_schema(max_length=1)), None),
+    "key_marker": field(cs.nullable_schema(cs.str_schema(max_length=1024)), None),
+    "upload_id_marker": field(cs.nullable_schema(cs.str_schema(max_length=256)), None),
+    "delimiter": field(cs.nullable_schema(cs.str_schema(max_length=1)), None),
 }
 
 
@@ -228,7 +224,8 @@ def _within_settings(fields: dict[str, Any]) -> Continuation:
 _CONTINUATION_SCHEMA = after(_within_settings, cs.typed_dict_schema(
     {**CURSOR_FIELDS,
      "settings": field(nested("SweepSettings", SETTINGS_SCHEMA)),
-     "inventory": field(_nullable(cs.dict_schema(cs.str_schema(), cs.any_schema())), None)},
+     "inventory": field(
+         cs.nullable_schema(cs.dict_schema(cs.str_schema(), cs.any_schema())), None)},
     extra_behavior="ignore"))
 _TIMER_EVENT_SCHEMA = after(lambda fields: TimerEvent(**fields), cs.typed_dict_schema(
     {"trigger_type": field(cs.literal_schema(["TIMER"])),
